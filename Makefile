@@ -1,0 +1,36 @@
+# Every target creates and uses the project's own virtualenv, so a fresh clone needs only python3.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test lint typecheck unit crds crds-check demo clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check operator tests
+	$(VENV)/bin/ruff format --check operator tests
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+## The README's test command: installs everything, then lint, types and the whole test suite.
+test: $(STAMP) lint typecheck
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+crds: $(STAMP)
+	$(PY) -m tyk_portal_operator.cli crds --output-dir crds
+
+## The README's first command: a local sandbox (Kubernetes API emulator + Tyk emulator + operator).
+demo: $(STAMP)
+	$(PY) -m tests.sandbox
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
