@@ -1,0 +1,5 @@
+"""kubectl plugin (placeholder)."""
+
+
+def main() -> None:
+    raise SystemExit(0)
