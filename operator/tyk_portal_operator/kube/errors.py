@@ -1,0 +1,81 @@
+"""Typed errors of the Kubernetes adapter.
+
+    KubeError
+    ├── KubeNotFound      404
+    ├── KubeConflict      409 (stale resourceVersion, already exists)
+    ├── KubeForbidden     401/403 (RBAC)
+    ├── KubeInvalid       422 (schema, CEL)
+    └── KubeUnavailable   connection errors, timeouts, 5xx, 429
+
+Only the message Kubernetes gives is kept (capped): request bodies may hold Secret data.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = [
+    "KubeConflict",
+    "KubeError",
+    "KubeForbidden",
+    "KubeInvalid",
+    "KubeNotFound",
+    "KubeUnavailable",
+    "from_api_exception",
+]
+
+_MAX_MESSAGE = 256
+
+
+class KubeError(Exception):
+    """A Kubernetes API call failed."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class KubeNotFound(KubeError):
+    """The object does not exist."""
+
+
+class KubeConflict(KubeError):
+    """The object changed since it was read, or already exists."""
+
+
+class KubeForbidden(KubeError):
+    """The operator's service account may not do this."""
+
+
+class KubeInvalid(KubeError):
+    """The API server rejected the object."""
+
+
+class KubeUnavailable(KubeError):
+    """The API server could not be reached or failed; worth retrying."""
+
+
+def from_api_exception(exc: Any, action: str) -> KubeError:
+    """Map an `ApiException` of the official client to a typed error."""
+    status = getattr(exc, "status", None)
+    message = ""
+    body = getattr(exc, "body", None)
+    if body:
+        try:
+            message = str(json.loads(body).get("message", ""))
+        except (ValueError, AttributeError):
+            message = ""
+    text = f"{action}: {message or getattr(exc, 'reason', '') or 'error'}"[:_MAX_MESSAGE]
+    cls: type[KubeError]
+    if status == 404:
+        cls = KubeNotFound
+    elif status == 409:
+        cls = KubeConflict
+    elif status in (401, 403):
+        cls = KubeForbidden
+    elif status == 422:
+        cls = KubeInvalid
+    else:
+        cls = KubeUnavailable
+    return cls(text, status=status)
