@@ -1,0 +1,327 @@
+"""Tyk Dashboard API client (``/api/...``), the adapter used in ``mode: Dashboard``.
+
+Quirks handled here so callers never see them (see ``reference/tyk/API-NOTES.md``):
+
+* Auth header ``Authorization: <raw user API key>`` (no ``Bearer``).
+* Policy lists are ``{"Data": [...], "Pages": n}``, API lists ``{"apis": [...], "pages": n}``;
+  ``p=-1`` returns every item (without ``p`` only the first page comes back).
+* Policy create answers the new ``_id`` in ``Message``.
+* A policy delete may answer ``500 "Delete failed"`` for a policy that is already gone; a GET
+  confirms before it is reported as gone.
+* Key create with a custom id is ``POST /api/keys/{id}``; the answer's ``key_id`` may be a token
+  wrapping the id. Both are credential material and are never logged or put in errors.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import httpx
+
+from tyk_portal_operator.tyk._http import OnRequest, TykHttp, json_object
+from tyk_portal_operator.tyk.errors import TykRejected, TykUnexpectedResponse, sanitise
+from tyk_portal_operator.tyk.models import KeyRecord, TykAPI, TykInfo, api_from_definition
+
+__all__ = ["DashboardClient"]
+
+_POLICIES = "/api/portal/policies"
+_POLICY = "/api/portal/policies/{id}"
+_KEY = "/api/keys/{id}"
+_ALL = {"p": -1}
+
+
+class DashboardClient:
+    """Async client of the Tyk Dashboard API; implements :class:`~.port.TykBackend`.
+
+    One instance holds one connection pool; build it once at operator startup and close it with
+    :meth:`aclose`.
+
+    Args:
+        base_url: Dashboard URL, e.g. ``https://dashboard.example:3000``.
+        api_key: A Dashboard user's API access credentials.
+        org_id: Organisation id; when given it is set as ``org_id`` on policy and key bodies that
+            do not carry one.
+        transport: Transport to use instead of the network (tests pass ``httpx.MockTransport``).
+        verify: TLS verification: an ``ssl.SSLContext``, a CA bundle path, or a bool.
+        timeout: Seconds allowed for connecting, reading, writing and waiting for a connection.
+        retries: Extra attempts for transient failures (see ``tyk._http`` for the policy).
+        backoff: Base pause between attempts in seconds; doubled each time, with jitter.
+        on_request: Hook ``(endpoint_template, status_or_None, seconds)`` called per attempt.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        org_id: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | str | bool = True,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 0.2,
+        on_request: OnRequest | None = None,
+    ) -> None:
+        self._org_id = org_id
+        self._http = TykHttp(
+            base_url,
+            {"Authorization": api_key},
+            transport=transport,
+            verify=verify,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            on_request=on_request,
+        )
+
+    def __repr__(self) -> str:
+        """Never show the API key."""
+        return f"DashboardClient(org_id={self._org_id!r})"
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    def _with_org(self, body: dict[str, Any]) -> dict[str, Any]:
+        copy = dict(body)
+        if self._org_id is not None and not copy.get("org_id"):
+            copy["org_id"] = self._org_id
+        return copy
+
+    # --- connection -----------------------------------------------------------------------
+
+    async def check(self) -> TykInfo:
+        """Verify that the Dashboard is reachable and accepts the credentials.
+
+        Uses ``GET /api/portal/policies?p=1`` (one page), which also proves the Policies
+        permission the operator needs. The Dashboard API documents no version endpoint, so
+        ``version`` is ``None``.
+
+        Returns:
+            What is known about the Dashboard.
+
+        Raises:
+            TykAuthError: The key is invalid or lacks the Policies permission.
+            TykUnavailable: The Dashboard cannot be reached.
+            TykError: Any other failure.
+        """
+        response = await self._http.request("GET", _POLICIES, query={"p": 1}, idempotent=True)
+        json_object(response, f"GET {_POLICIES}")
+        return TykInfo(backend="dashboard", version=None)
+
+    # --- APIs -----------------------------------------------------------------------------
+
+    async def list_apis(self) -> list[TykAPI]:
+        """List every API definition of the organisation (``GET /api/apis?p=-1``).
+
+        Returns:
+            The APIs, in Dashboard order.
+
+        Raises:
+            TykError: On any failure (see :mod:`tyk_portal_operator.tyk.errors`).
+        """
+        endpoint = "GET /api/apis"
+        body = json_object(
+            await self._http.request("GET", "/api/apis", query=_ALL, idempotent=True), endpoint
+        )
+        items = body.get("apis") or []
+        if not isinstance(items, list):
+            raise TykUnexpectedResponse(endpoint, "'apis' is not a list", 200)
+        apis: list[TykAPI] = []
+        for item in items:
+            definition = item.get("api_definition") if isinstance(item, dict) else None
+            if isinstance(definition, dict):
+                apis.append(api_from_definition(definition))
+        return apis
+
+    # --- policies -------------------------------------------------------------------------
+
+    async def list_policies(self) -> list[dict[str, Any]]:
+        """List every policy of the organisation (``GET /api/portal/policies?p=-1``).
+
+        Returns:
+            The policies as Tyk returns them.
+
+        Raises:
+            TykError: On any failure.
+        """
+        endpoint = f"GET {_POLICIES}"
+        body = json_object(await self._http.request("GET", _POLICIES, query=_ALL, idempotent=True), endpoint)
+        data = body.get("Data") or []
+        if not isinstance(data, list):
+            raise TykUnexpectedResponse(endpoint, "'Data' is not a list", 200)
+        return [item for item in data if isinstance(item, dict)]
+
+    async def get_policy(self, policy_id: str) -> dict[str, Any] | None:
+        """Fetch one policy by ``id`` or ``_id``.
+
+        Args:
+            policy_id: The policy id.
+
+        Returns:
+            The policy, or ``None`` if it does not exist.
+
+        Raises:
+            TykError: On any failure other than 404.
+        """
+        response = await self._http.request(
+            "GET", _POLICY, {"id": policy_id}, idempotent=True, expected=frozenset({404})
+        )
+        if response.status_code == 404:
+            return None
+        return json_object(response, f"GET {_POLICY}")
+
+    async def create_policy(self, policy: dict[str, Any]) -> str:
+        """Create a policy (``POST /api/portal/policies``). Never retried on ambiguous failures.
+
+        Args:
+            policy: The full policy; set its ``id`` yourself.
+
+        Returns:
+            The database ``_id`` the Dashboard assigned (from ``Message``).
+
+        Raises:
+            TykConflict: The name is already used in the organisation.
+            TykRejected: Tyk refused the body.
+            TykError: On any other failure.
+        """
+        endpoint = f"POST {_POLICIES}"
+        response = await self._http.request("POST", _POLICIES, json=self._with_org(policy), idempotent=False)
+        body = json_object(response, endpoint)
+        message = body.get("Message")
+        if str(body.get("Status", "")).upper() != "OK":
+            raise TykRejected(endpoint, sanitise(str(message or "")), response.status_code)
+        if not isinstance(message, str) or not message:
+            raise TykUnexpectedResponse(endpoint, "no policy _id in 'Message'", response.status_code)
+        return message
+
+    async def update_policy(self, policy_id: str, policy: dict[str, Any]) -> None:
+        """Replace a policy (``PUT /api/portal/policies/{id}`` with the full object).
+
+        Args:
+            policy_id: ``id`` or ``_id`` of the policy.
+            policy: The full policy.
+
+        Raises:
+            TykNotFound: The policy does not exist.
+            TykError: On any other failure.
+        """
+        await self._http.request(
+            "PUT", _POLICY, {"id": policy_id}, json=self._with_org(policy), idempotent=True
+        )
+
+    async def delete_policy(self, policy_id: str) -> bool:
+        """Delete a policy.
+
+        Args:
+            policy_id: ``id`` or ``_id`` of the policy.
+
+        Returns:
+            True if it was deleted now, False if it was already gone (404, or a
+            ``500 "Delete failed"`` confirmed by a GET that finds nothing).
+
+        Raises:
+            TykError: On any other failure.
+        """
+        try:
+            response = await self._http.request(
+                "DELETE", _POLICY, {"id": policy_id}, idempotent=True, expected=frozenset({404})
+            )
+        except TykRejected as exc:
+            delete_failed = exc.status_code == 500 and exc.tyk_message.lower().startswith("delete failed")
+            if delete_failed and await self.get_policy(policy_id) is None:
+                return False
+            raise
+        return response.status_code != 404
+
+    # --- keys -----------------------------------------------------------------------------
+
+    async def create_key(self, key_id: str, session: dict[str, Any]) -> KeyRecord:
+        """Create (or overwrite) a key with a custom id (``POST /api/keys/{id}``).
+
+        Retried like an idempotent call: repeating it writes the same session to the same key.
+
+        Args:
+            key_id: The custom key id; this is the credential, never logged.
+            session: The full session (``apply_policies``, ``meta_data``, ...).
+
+        Returns:
+            Tyk's key id (possibly a token wrapping ``key_id``) and hash.
+
+        Raises:
+            TykRejected: Tyk refused it (e.g. ``Failed to create key - policy not found``).
+            TykError: On any other failure.
+        """
+        endpoint = f"POST {_KEY}"
+        response = await self._http.request(
+            "POST", _KEY, {"id": key_id}, json=self._with_org(session), idempotent=True, secrets=(key_id,)
+        )
+        body = json_object(response, endpoint)
+        returned_id = body.get("key_id")
+        key_hash = body.get("key_hash")
+        return KeyRecord(
+            key_hash=key_hash if isinstance(key_hash, str) and key_hash else None,
+            key_id=returned_id if isinstance(returned_id, str) and returned_id else key_id,
+        )
+
+    async def get_key(self, key_id: str) -> dict[str, Any] | None:
+        """Fetch a key's session.
+
+        Args:
+            key_id: The key id (secret).
+
+        Returns:
+            The session (``data`` of Tyk's answer), or ``None`` if there is no such key.
+
+        Raises:
+            TykError: On any failure other than 404.
+        """
+        endpoint = f"GET {_KEY}"
+        response = await self._http.request(
+            "GET", _KEY, {"id": key_id}, idempotent=True, secrets=(key_id,), expected=frozenset({404})
+        )
+        if response.status_code == 404:
+            return None
+        data = json_object(response, endpoint).get("data")
+        if not isinstance(data, dict):
+            raise TykUnexpectedResponse(endpoint, "no session in 'data'", response.status_code)
+        return data
+
+    async def update_key(self, key_id: str, session: dict[str, Any]) -> None:
+        """Replace a key's session, keeping its quota counters (``suppress_reset=1``).
+
+        Args:
+            key_id: The key id (secret).
+            session: The full session.
+
+        Raises:
+            TykNotFound: The key does not exist.
+            TykError: On any other failure.
+        """
+        await self._http.request(
+            "PUT",
+            _KEY,
+            {"id": key_id},
+            query={"suppress_reset": 1},
+            json=self._with_org(session),
+            idempotent=True,
+            secrets=(key_id,),
+        )
+
+    async def delete_key(self, key_id: str) -> bool:
+        """Delete a key.
+
+        Args:
+            key_id: The key id (secret).
+
+        Returns:
+            True if it was deleted now, False if it was already gone.
+
+        Raises:
+            TykError: On any failure other than 404.
+        """
+        response = await self._http.request(
+            "DELETE", _KEY, {"id": key_id}, idempotent=True, secrets=(key_id,), expected=frozenset({404})
+        )
+        return response.status_code != 404
