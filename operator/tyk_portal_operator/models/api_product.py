@@ -116,6 +116,7 @@ class ResolvedAPI(StatusModel):
     name: str
     auth_type: str
     versions: list[str] = Field(default_factory=list)
+    selector: int = Field(default=0, description="Index of the spec.apis entry that selected it.")
 
 
 class APIProductStatus(ResourceStatus):

@@ -15,7 +15,7 @@ Quirks handled here so callers never see them (see ``reference/tyk/API-NOTES.md`
 from __future__ import annotations
 
 import ssl
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -82,6 +82,14 @@ class DashboardClient:
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        """Use the client as an async context manager; closes it on exit."""
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Close the connection pool."""
+        await self.aclose()
 
     def _with_org(self, body: dict[str, Any]) -> dict[str, Any]:
         copy = dict(body)
