@@ -1,0 +1,186 @@
+"""TykEmulator: runs the Dashboard, Gateway and control listeners on a private thread/event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from .app import Core, make_app
+from .state import JSON, TykState
+
+LISTENERS = ("dashboard", "gateway", "control")
+
+
+class TykEmulator:
+    """In-memory Tyk Dashboard + Gateway data plane on 127.0.0.1.
+
+    Three listeners: the Dashboard API (``url``, which also serves ``/_emulator/``), the Gateway data
+    plane (``gateway_url``) and a control-only port (``control_url``) that stays up during an outage
+    fault so tests can clear it.
+    """
+
+    def __init__(
+        self,
+        api_key: str = "dash-secret",
+        org_id: str = "org1",
+        hash_keys: bool = True,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        gateway_port: int = 0,
+        control_port: int = 0,
+        seed_apis: list[JSON] | None = None,
+        version: str = "5.13.0",
+    ) -> None:
+        state = TykState(
+            org_id=org_id, hash_keys=hash_keys, dashboard_version=version, gateway_version=f"v{version}"
+        )
+        self.core = Core(state=state, api_key=api_key)
+        self.core.apply_outage = self._apply_outage
+        self.host = host
+        self._ports: dict[str, int] = {"dashboard": port, "gateway": gateway_port, "control": control_port}
+        self._runners: dict[str, web.AppRunner] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock: asyncio.Lock | None = None
+        for api in seed_apis or []:
+            state.add_api(api)
+
+    # -- public API ---------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> TykState:
+        """In-process state (for debugging; tests should prefer HTTP via TykControl)."""
+        return self.core.state
+
+    @property
+    def url(self) -> str:
+        return self._url("dashboard")
+
+    @property
+    def gateway_url(self) -> str:
+        return self._url("gateway")
+
+    @property
+    def control_url(self) -> str:
+        return self._url("control")
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> TykEmulator:
+        if self._thread is not None:
+            return self
+        ready = threading.Event()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self._loop = loop
+            self._lock = asyncio.Lock()
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="tyk-emulator", daemon=True)
+        self._thread.start()
+        ready.wait()
+        try:
+            self._call(self._open_all())
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None or self._loop is None:
+            return
+        try:
+            self._call(self._close(LISTENERS))
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._thread = None
+            self._loop = None
+
+    def restart(self) -> None:
+        """Stop listening, then listen again on the same ports; state (and faults) are kept."""
+        if self._thread is None:
+            self.start()
+            return
+        self._call(self._close(LISTENERS))
+        self._call(self._open_all())
+
+    def __enter__(self) -> TykEmulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _url(self, name: str) -> str:
+        port = self._ports[name]
+        if not port:
+            raise RuntimeError("TykEmulator is not started")
+        return f"http://{self.host}:{port}"
+
+    def _call(self, coro: Coroutine[Any, Any, None]) -> None:
+        assert self._loop is not None
+        asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
+
+    def _wanted(self) -> set[str]:
+        wanted = set(LISTENERS)
+        for name in ("dashboard", "gateway"):
+            if self.core.outage_for(name):
+                wanted.discard(name)
+        return wanted
+
+    async def _open_all(self) -> None:
+        assert self._lock is not None
+        async with self._lock:
+            for name in LISTENERS:
+                if name in self._wanted() and name not in self._runners:
+                    await self._open(name)
+            self.core.urls = {
+                "dashboard_url": self.url,
+                "gateway_url": self.gateway_url,
+                "control_url": self.control_url,
+            }
+
+    async def _open(self, name: str) -> None:
+        runner = web.AppRunner(make_app(self.core, name), access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self._ports[name], reuse_address=True)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._ports[name] = runner.addresses[0][1]
+        self._runners[name] = runner
+
+    async def _close(self, names: tuple[str, ...] | set[str]) -> None:
+        for name in names:
+            runner = self._runners.pop(name, None)
+            if runner is not None:
+                await runner.cleanup()
+
+    async def _apply_outage(self) -> None:
+        """Close the listeners an outage covers (refusing connections) or reopen them."""
+        assert self._lock is not None
+        async with self._lock:
+            wanted = self._wanted()
+            await self._close({n for n in self._runners if n not in wanted})
+            for name in LISTENERS:
+                if name in wanted and name not in self._runners:
+                    await self._open(name)
