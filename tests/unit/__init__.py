@@ -1,0 +1,3 @@
+"""Unit tests (no network, no cluster)."""
+
+__all__: list[str] = []

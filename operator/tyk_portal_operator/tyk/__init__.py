@@ -15,11 +15,13 @@ from tyk_portal_operator.tyk.errors import (
     TykUnexpectedResponse,
     error_for_response,
 )
+from tyk_portal_operator.tyk.gateway import GatewayClient
 from tyk_portal_operator.tyk.models import KeyRecord, TykAPI, TykInfo
 from tyk_portal_operator.tyk.port import TykBackend
 
 __all__ = [
     "DashboardClient",
+    "GatewayClient",
     "KeyRecord",
     "TykAPI",
     "TykAuthError",

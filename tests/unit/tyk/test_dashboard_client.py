@@ -22,6 +22,8 @@ from tyk_portal_operator.tyk import (
 
 from .conftest import BASE_URL, Script, dashboard_error, ok_json
 
+__all__: list[str] = []
+
 API_KEY = "dashboard-user-secret"
 ORG = "5e9d9544a1dcd60001d0ed20"
 PRODUCT_POLICY: dict[str, Any] = {

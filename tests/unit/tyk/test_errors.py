@@ -22,6 +22,8 @@ from tyk_portal_operator.tyk.errors import (
 
 from .conftest import dashboard_error, gateway_error
 
+__all__: list[str] = []
+
 ACCESS_DENIED = "access denied: You do not have permission to access  /api/portal/policies"
 
 

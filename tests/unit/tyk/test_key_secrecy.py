@@ -18,6 +18,8 @@ from tyk_portal_operator.tyk import DashboardClient, KeyRecord, TykError
 
 from .conftest import BASE_URL, Script, dashboard_error, ok_json
 
+__all__: list[str] = []
+
 SESSION: dict[str, Any] = {"apply_policies": ["dev.plan.shop.gold"]}
 
 

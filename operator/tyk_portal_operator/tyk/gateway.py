@@ -1,0 +1,332 @@
+"""Tyk OSS Gateway API client (``/tyk/...``), the adapter used in ``mode: Gateway``.
+
+Differences from the Dashboard handled here (``reference/tyk/API-NOTES.md`` Part B):
+
+* Auth header ``x-tyk-authorization: <gateway secret>``; a bad secret is a 403
+  ``Attempted administrative access ...`` (mapped to :class:`TykAuthError`).
+* Lists are bare JSON arrays; bodies are lower-case (``status``, ``message``, ``key``).
+* Policy writes take effect only after ``GET /tyk/reload/group``, which every policy write
+  here triggers. The policy body must carry ``id`` (and on PUT it must equal the path id).
+* Deleting a missing policy answers ``500 "Delete failed"``: reported as already gone.
+* ``POST /tyk/policies`` writes ``<policy_path>/<id>.json``, so repeating it overwrites the same
+  file: unlike the Dashboard's policy create it is treated as idempotent and retried.
+* ``GET /hello`` reports the Gateway version.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any, Self
+
+import httpx
+
+from tyk_portal_operator.tyk._http import OnRequest, TykHttp, json_body, json_object
+from tyk_portal_operator.tyk.errors import TykError, TykRejected, TykUnavailable, TykUnexpectedResponse
+from tyk_portal_operator.tyk.models import KeyRecord, TykAPI, TykInfo, api_from_definition
+
+__all__ = ["GatewayClient"]
+
+_POLICIES = "/tyk/policies"
+_POLICY = "/tyk/policies/{id}"
+_KEY = "/tyk/keys/{id}"
+_RELOAD = "/tyk/reload/group"
+
+
+class GatewayClient:
+    """Async client of the Tyk Gateway API; implements :class:`~.port.TykBackend`.
+
+    Args:
+        base_url: Gateway control API URL, e.g. ``http://tyk-gateway:8080``.
+        api_key: The Gateway ``secret`` from ``tyk.conf``.
+        org_id: Organisation id set on policy and key bodies that carry none.
+        transport: Transport to use instead of the network (tests pass ``httpx.MockTransport``).
+        verify: TLS verification: an ``ssl.SSLContext``, a CA bundle path, or a bool.
+        timeout: Seconds allowed for connecting, reading, writing and waiting for a connection.
+        retries: Extra attempts for transient failures.
+        backoff: Base pause between attempts in seconds; doubled each time, with jitter.
+        on_request: Hook ``(endpoint_template, status_or_None, seconds)`` called per attempt.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        org_id: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | str | bool = True,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 0.2,
+        on_request: OnRequest | None = None,
+    ) -> None:
+        self._org_id = org_id
+        self._http = TykHttp(
+            base_url,
+            {"x-tyk-authorization": api_key},
+            transport=transport,
+            verify=verify,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            on_request=on_request,
+        )
+
+    def __repr__(self) -> str:
+        """Never show the secret."""
+        return f"GatewayClient(org_id={self._org_id!r})"
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        """Use the client as an async context manager; closes it on exit."""
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Close the connection pool."""
+        await self.aclose()
+
+    def _with_org(self, body: dict[str, Any]) -> dict[str, Any]:
+        copy = dict(body)
+        if self._org_id is not None and not copy.get("org_id"):
+            copy["org_id"] = self._org_id
+        return copy
+
+    async def _list(self, template: str) -> list[dict[str, Any]]:
+        endpoint = f"GET {template}"
+        body = json_body(await self._http.request("GET", template, idempotent=True), endpoint)
+        if body is None:
+            return []
+        if not isinstance(body, list):
+            raise TykUnexpectedResponse(endpoint, "expected a JSON array", 200)
+        return [item for item in body if isinstance(item, dict)]
+
+    async def reload(self) -> None:
+        """Ask every Gateway of the cluster to reload APIs and policies (``/tyk/reload/group``).
+
+        Raises:
+            TykError: On any failure.
+        """
+        await self._http.request("GET", _RELOAD, idempotent=True)
+
+    # --- connection -----------------------------------------------------------------------
+
+    async def check(self) -> TykInfo:
+        """Verify the secret with ``GET /tyk/policies``, then read the version from ``/hello``.
+
+        Returns:
+            What is known about the Gateway; ``version`` is ``None`` if ``/hello`` does not say.
+
+        Raises:
+            TykAuthError: The secret is wrong.
+            TykUnavailable: The Gateway cannot be reached.
+            TykError: Any other failure of the authenticated call.
+        """
+        await self._list(_POLICIES)
+        version: str | None = None
+        try:
+            hello = json_body(await self._http.request("GET", "/hello", idempotent=True), "GET /hello")
+        except TykUnavailable:
+            raise
+        except TykError:
+            hello = None  # the health endpoint may be renamed (health_check_endpoint_name)
+        if isinstance(hello, dict) and isinstance(hello.get("version"), str):
+            version = hello["version"]
+        return TykInfo(backend="gateway", version=version)
+
+    # --- APIs -----------------------------------------------------------------------------
+
+    async def list_apis(self) -> list[TykAPI]:
+        """List every API definition loaded by the Gateway (``GET /tyk/apis``).
+
+        Returns:
+            The APIs.
+
+        Raises:
+            TykError: On any failure.
+        """
+        return [api_from_definition(item) for item in await self._list("/tyk/apis")]
+
+    # --- policies -------------------------------------------------------------------------
+
+    async def list_policies(self) -> list[dict[str, Any]]:
+        """List every loaded policy (``GET /tyk/policies``, a bare array).
+
+        Returns:
+            The policies.
+
+        Raises:
+            TykError: On any failure.
+        """
+        return await self._list(_POLICIES)
+
+    async def get_policy(self, policy_id: str) -> dict[str, Any] | None:
+        """Fetch one loaded policy.
+
+        Args:
+            policy_id: The policy ``id``.
+
+        Returns:
+            The policy, or ``None`` if it does not exist.
+
+        Raises:
+            TykError: On any failure other than 404.
+        """
+        response = await self._http.request(
+            "GET", _POLICY, {"id": policy_id}, idempotent=True, expected=frozenset({404})
+        )
+        if response.status_code == 404:
+            return None
+        return json_object(response, f"GET {_POLICY}")
+
+    async def create_policy(self, policy: dict[str, Any]) -> str:
+        """Create a policy, then reload the Gateways.
+
+        Args:
+            policy: The full policy; it must carry ``id``.
+
+        Returns:
+            The policy id Tyk reports (``key`` of the answer).
+
+        Raises:
+            ValueError: If the policy has no ``id``.
+            TykRejected: Tyk refused the body (or policies are Dashboard-managed).
+            TykError: On any other failure.
+        """
+        policy_id = policy.get("id")
+        if not isinstance(policy_id, str) or not policy_id:
+            raise ValueError("a Gateway policy needs an 'id'")
+        endpoint = f"POST {_POLICIES}"
+        response = await self._http.request("POST", _POLICIES, json=self._with_org(policy), idempotent=True)
+        body = json_object(response, endpoint)
+        if str(body.get("status", "ok")).lower() != "ok":
+            raise TykRejected(endpoint, "status is not ok", response.status_code)
+        await self.reload()
+        key = body.get("key")
+        return key if isinstance(key, str) and key else policy_id
+
+    async def update_policy(self, policy_id: str, policy: dict[str, Any]) -> None:
+        """Replace a policy (its body ``id`` is set to ``policy_id``), then reload the Gateways.
+
+        Args:
+            policy_id: The policy ``id``.
+            policy: The full policy.
+
+        Raises:
+            TykError: On any failure.
+        """
+        body = {**self._with_org(policy), "id": policy_id}
+        await self._http.request("PUT", _POLICY, {"id": policy_id}, json=body, idempotent=True)
+        await self.reload()
+
+    async def delete_policy(self, policy_id: str) -> bool:
+        """Delete a policy, then reload the Gateways.
+
+        Args:
+            policy_id: The policy ``id``.
+
+        Returns:
+            True if deleted now; False if already gone (404 or the Gateway's 500 "Delete failed").
+
+        Raises:
+            TykError: On any other failure.
+        """
+        try:
+            response = await self._http.request(
+                "DELETE", _POLICY, {"id": policy_id}, idempotent=True, expected=frozenset({404})
+            )
+        except TykRejected as exc:
+            if exc.status_code == 500 and exc.tyk_message.lower().startswith("delete failed"):
+                return False
+            raise
+        if response.status_code == 404:
+            return False
+        await self.reload()
+        return True
+
+    # --- keys -----------------------------------------------------------------------------
+
+    async def create_key(self, key_id: str, session: dict[str, Any]) -> KeyRecord:
+        """Create (or overwrite) a key with a custom id (``POST /tyk/keys/{id}``).
+
+        Args:
+            key_id: The custom key id; this is the credential, never logged.
+            session: The full session.
+
+        Returns:
+            The key id Tyk reports and its hash (when the Gateway hashes keys).
+
+        Raises:
+            TykRejected: Tyk refused it (e.g. ``Failed to create key - policy not found``).
+            TykError: On any other failure.
+        """
+        endpoint = f"POST {_KEY}"
+        response = await self._http.request(
+            "POST", _KEY, {"id": key_id}, json=self._with_org(session), idempotent=True, secrets=(key_id,)
+        )
+        body = json_object(response, endpoint)
+        returned = body.get("key")
+        key_hash = body.get("key_hash")
+        return KeyRecord(
+            key_hash=key_hash if isinstance(key_hash, str) and key_hash else None,
+            key_id=returned if isinstance(returned, str) and returned else key_id,
+        )
+
+    async def get_key(self, key_id: str) -> dict[str, Any] | None:
+        """Fetch a key's session (the Gateway answers the session itself).
+
+        Args:
+            key_id: The key id (secret).
+
+        Returns:
+            The session, or ``None`` if there is no such key.
+
+        Raises:
+            TykError: On any failure other than 404.
+        """
+        response = await self._http.request(
+            "GET", _KEY, {"id": key_id}, idempotent=True, secrets=(key_id,), expected=frozenset({404})
+        )
+        if response.status_code == 404:
+            return None
+        return json_object(response, f"GET {_KEY}")
+
+    async def update_key(self, key_id: str, session: dict[str, Any]) -> None:
+        """Replace a key's session, keeping quota counters (``suppress_reset=1``).
+
+        Args:
+            key_id: The key id (secret).
+            session: The full session.
+
+        Raises:
+            TykNotFound: The key does not exist.
+            TykError: On any other failure.
+        """
+        await self._http.request(
+            "PUT",
+            _KEY,
+            {"id": key_id},
+            query={"suppress_reset": 1},
+            json=self._with_org(session),
+            idempotent=True,
+            secrets=(key_id,),
+        )
+
+    async def delete_key(self, key_id: str) -> bool:
+        """Delete a key.
+
+        Args:
+            key_id: The key id (secret).
+
+        Returns:
+            True if deleted now, False if already gone.
+
+        Raises:
+            TykError: On any failure other than 404.
+        """
+        response = await self._http.request(
+            "DELETE", _KEY, {"id": key_id}, idempotent=True, secrets=(key_id,), expected=frozenset({404})
+        )
+        return response.status_code != 404

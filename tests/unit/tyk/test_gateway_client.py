@@ -1,0 +1,201 @@
+"""GatewayClient against MockTransport handlers that answer like a real OSS Tyk Gateway."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tyk_portal_operator.tyk import (
+    GatewayClient,
+    KeyRecord,
+    TykAuthError,
+    TykBackend,
+    TykInfo,
+    TykNotFound,
+    TykRejected,
+    TykUnavailable,
+)
+
+from .conftest import Script, gateway_error, ok_json
+
+__all__: list[str] = []
+
+GW_URL = "http://tyk-gateway:8080"
+SECRET = "gateway-secret"
+POLICY: dict[str, Any] = {"id": "dev.plan.shop.gold", "name": "gold", "rate": 100, "per": 60, "active": True}
+SESSION: dict[str, Any] = {"apply_policies": ["dev.plan.shop.gold"]}
+RELOADED = ok_json({"status": "ok", "message": ""})
+ADMIN_DENIED = "Attempted administrative access with invalid or missing key!"
+
+Factory = Callable[..., GatewayClient]
+
+
+@pytest.fixture
+async def make_client() -> AsyncIterator[Factory]:
+    clients: list[GatewayClient] = []
+
+    def factory(script: Script, **kwargs: Any) -> GatewayClient:
+        client = GatewayClient(GW_URL, SECRET, transport=script.transport, **kwargs)
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        await client.aclose()
+
+
+async def test_check_authenticates_and_reads_version(make_client: Factory) -> None:
+    hello = {"status": "pass", "version": "v5.8.2", "description": "Tyk GW", "details": {}}
+    script = Script(ok_json([POLICY]), ok_json(hello))
+    client = make_client(script)
+
+    assert await client.check() == TykInfo(backend="gateway", version="v5.8.2")
+    assert script.calls == ["GET /tyk/policies", "GET /hello"]
+    assert script.requests[0].headers["x-tyk-authorization"] == SECRET
+    assert "authorization" not in script.requests[0].headers
+
+
+async def test_check_without_hello_has_no_version(make_client: Factory) -> None:
+    client = make_client(Script(ok_json([]), httpx.Response(404, text="404 page not found")))
+
+    assert await client.check() == TykInfo(backend="gateway", version=None)
+
+
+async def test_bad_secret_is_auth_error(make_client: Factory) -> None:
+    client = make_client(Script(gateway_error(403, ADMIN_DENIED)))
+
+    with pytest.raises(TykAuthError) as caught:
+        await client.check()
+    assert caught.value.endpoint == "GET /tyk/policies"
+
+
+async def test_lists_are_bare_arrays(make_client: Factory) -> None:
+    api = {"api_id": "a1", "name": "Orders", "proxy": {"listen_path": "/o/"}, "use_standard_auth": True}
+    script = Script(ok_json([api]), ok_json([POLICY]))
+    client = make_client(script)
+
+    apis = await client.list_apis()
+    policies = await client.list_policies()
+
+    assert [(a.api_id, a.listen_path, a.auth_type) for a in apis] == [("a1", "/o/", "authToken")]
+    assert policies == [POLICY]
+    assert script.calls == ["GET /tyk/apis", "GET /tyk/policies"]
+
+
+async def test_get_policy_found_and_missing(make_client: Factory) -> None:
+    client = make_client(Script(ok_json(POLICY), gateway_error(404, "Policy not found")))
+
+    assert await client.get_policy("dev.plan.shop.gold") == POLICY
+    assert await client.get_policy("dev.plan.shop.gone") is None
+
+
+async def test_policy_writes_reload_the_group(make_client: Factory) -> None:
+    script = Script(
+        ok_json({"key": "dev.plan.shop.gold", "status": "ok", "action": "added"}),
+        RELOADED,
+        ok_json({"key": "dev.plan.shop.gold", "status": "ok", "action": "modified"}),
+        RELOADED,
+        ok_json({"key": "dev.plan.shop.gold", "status": "ok", "action": "deleted"}),
+        RELOADED,
+    )
+    client = make_client(script, org_id="org1")
+
+    assert await client.create_policy(POLICY) == "dev.plan.shop.gold"
+    assert script.body(0) == {**POLICY, "org_id": "org1"}
+    await client.update_policy("dev.plan.shop.gold", {"name": "gold"})
+    assert script.body(2)["id"] == "dev.plan.shop.gold"
+    assert await client.delete_policy("dev.plan.shop.gold") is True
+
+    assert script.calls == [
+        "POST /tyk/policies",
+        "GET /tyk/reload/group",
+        "PUT /tyk/policies/dev.plan.shop.gold",
+        "GET /tyk/reload/group",
+        "DELETE /tyk/policies/dev.plan.shop.gold",
+        "GET /tyk/reload/group",
+    ]
+
+
+async def test_create_policy_without_id_is_refused_locally(make_client: Factory) -> None:
+    script = Script(ok_json({}))
+    client = make_client(script)
+
+    with pytest.raises(ValueError):
+        await client.create_policy({"name": "no id"})
+    assert script.requests == []
+
+
+async def test_delete_failed_500_means_gone(make_client: Factory) -> None:
+    script = Script(gateway_error(500, "Delete failed"))
+    client = make_client(script)
+
+    assert await client.delete_policy("dev.plan.shop.gone") is False
+    assert script.calls == ["DELETE /tyk/policies/dev.plan.shop.gone"]
+
+
+async def test_service_policy_source_is_rejected(make_client: Factory) -> None:
+    script = Script(gateway_error(500, "Due to enabled service policy source, please use the Dashboard API"))
+    client = make_client(script)
+
+    with pytest.raises(TykRejected):
+        await client.create_policy(POLICY)
+    assert len(script.requests) == 1
+
+
+async def test_key_lifecycle(make_client: Factory) -> None:
+    script = Script(
+        ok_json({"key": "eyJvcmciOiJvIn0=", "status": "ok", "action": "added", "key_hash": "h1"}),
+        ok_json(SESSION),
+        ok_json({"key": "eyJvcmciOiJvIn0=", "status": "ok", "action": "modified"}),
+        ok_json({"key": "eyJvcmciOiJvIn0=", "status": "ok", "action": "deleted"}),
+        gateway_error(404, "There is no such key found"),
+    )
+    client = make_client(script)
+
+    record = await client.create_key("k/1", SESSION)
+    assert record == KeyRecord(key_hash="h1", key_id="eyJvcmciOiJvIn0=")
+    assert await client.get_key("k/1") == SESSION
+    await client.update_key("k/1", SESSION)
+    assert await client.delete_key("k/1") is True
+    assert await client.delete_key("k/1") is False
+    assert script.calls == [
+        "POST /tyk/keys/k%2F1",
+        "GET /tyk/keys/k%2F1",
+        "PUT /tyk/keys/k%2F1?suppress_reset=1",
+        "DELETE /tyk/keys/k%2F1",
+        "DELETE /tyk/keys/k%2F1",
+    ]
+
+
+async def test_missing_key(make_client: Factory) -> None:
+    client = make_client(Script(gateway_error(404, "Key not found")))
+
+    assert await client.get_key("k1") is None
+    with pytest.raises(TykNotFound):
+        await client.update_key("k1", SESSION)
+
+
+async def test_retries_and_secrecy(make_client: Factory, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    key_id = "gk_" + secrets.token_urlsafe(24)
+    script = Script(lambda request: gateway_error(503, f"overloaded {request.url}"))
+    client = make_client(script, retries=2)
+
+    with pytest.raises(TykUnavailable) as caught:
+        await client.create_key(key_id, SESSION)
+
+    assert len(script.requests) == 3
+    for text in (str(caught.value), repr(caught.value), caplog.text):
+        assert key_id not in text
+
+
+async def test_client_satisfies_the_port(make_client: Factory) -> None:
+    client = make_client(Script(ok_json([])))
+
+    assert isinstance(client, TykBackend)
+    assert SECRET not in repr(client)
