@@ -43,8 +43,10 @@ class Core:
     faults: FaultBook = field(default_factory=FaultBook)
     log: RequestLog = field(default_factory=RequestLog)
     urls: dict[str, str] = field(default_factory=dict)
-    # set by the server: (re)open or close listeners to honour an outage fault
+    # set by the server: (re)open or close listeners to honour an outage fault; stop_listening only
+    # closes the listening sockets (safe to await from a request on one of those listeners)
     apply_outage: Callable[[], Awaitable[None]] | None = None
+    stop_listening: Callable[[], Awaitable[None]] | None = None
 
     def outage_for(self, server: str) -> bool:
         fault = self.faults.outage
@@ -613,6 +615,9 @@ async def ctl_clear_requests(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 
 
+_background: set[asyncio.Future[None]] = set()
+
+
 async def _sync_outage(request: web.Request) -> None:
     core = request.app[CORE_KEY]
     if core.apply_outage is None:
@@ -620,8 +625,13 @@ async def _sync_outage(request: web.Request) -> None:
     if request.app[NAME_KEY] == "control":
         await core.apply_outage()
     else:
-        # cannot wait for our own listener to close while answering on it: do it right after
-        asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(core.apply_outage()))  # type: ignore[misc]
+        # Cannot wait for our own listener's connections to close while answering on one of them:
+        # stop accepting now, close the remaining connections right after this answer.
+        if core.faults.outage is not None and core.stop_listening is not None:
+            await core.stop_listening()
+        task = asyncio.ensure_future(core.apply_outage())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
 
 
 async def ctl_add_fault(request: web.Request) -> web.Response:

@@ -42,6 +42,7 @@ class TykEmulator:
         )
         self.core = Core(state=state, api_key=api_key)
         self.core.apply_outage = self._apply_outage
+        self.core.stop_listening = self._stop_listening
         self.host = host
         self._ports: dict[str, int] = {"dashboard": port, "gateway": gateway_port, "control": control_port}
         self._runners: dict[str, web.AppRunner] = {}
@@ -174,6 +175,14 @@ class TykEmulator:
             runner = self._runners.pop(name, None)
             if runner is not None:
                 await runner.cleanup()
+
+    async def _stop_listening(self) -> None:
+        """Stop accepting on the listeners an outage covers; open connections are closed later."""
+        wanted = self._wanted()
+        for name, runner in self._runners.items():
+            if name not in wanted:
+                for site in list(runner.sites):
+                    await site.stop()
 
     async def _apply_outage(self) -> None:
         """Close the listeners an outage covers (refusing connections) or reopen them."""

@@ -1,0 +1,52 @@
+"""Validate emulator responses against the published Dashboard OpenAPI document (when present)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SPEC_PATH = REPO_ROOT.parent / "shared/reference/tyk/dashboard-swagger.yml"
+
+
+def _convert(node: Any) -> Any:
+    """OpenAPI 3.0 schema -> JSON Schema: ``nullable`` becomes a ``null`` type alternative."""
+    if isinstance(node, list):
+        return [_convert(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _convert(v) for k, v in node.items() if k not in ("nullable", "example", "examples")}
+    if node.get("nullable") is True:
+        if "$ref" in out:
+            return {"anyOf": [{"$ref": out.pop("$ref")}, {"type": "null"}], **out}
+        if isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+        if "enum" in out and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+@functools.cache
+def _components() -> dict[str, Any]:
+    spec = yaml.safe_load(SPEC_PATH.read_text())
+    converted: dict[str, Any] = _convert(spec["components"])
+    return converted
+
+
+def require_spec() -> None:
+    if not SPEC_PATH.parent.is_dir():
+        pytest.skip(f"Tyk reference folder {SPEC_PATH.parent} is absent; cannot validate against the spec")
+
+
+def validate(instance: Any, schema_name: str) -> None:
+    """Raise ``jsonschema.ValidationError`` if ``instance`` does not fit ``components/schemas/<name>``."""
+    require_spec()
+    components = _components()
+    assert schema_name in components["schemas"], f"spec has no schema {schema_name}"
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": components}
+    jsonschema.Draft202012Validator(schema).validate(instance)
