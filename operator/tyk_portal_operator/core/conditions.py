@@ -46,6 +46,7 @@ class Reason(StrEnum):
     UNREACHABLE = "Unreachable"
     DEPENDENCY_NOT_READY = "DependencyNotReady"
     IN_USE = "InUse"
+    SECRET_NOT_FOUND = "SecretNotFound"
     # waiting for a person
     AWAITING_APPROVAL = "AwaitingApproval"
     SUSPENDED = "Suspended"
@@ -82,6 +83,7 @@ _SEVERITY: dict[Reason, Severity] = {
     Reason.UNREACHABLE: Severity.PROGRESSING,
     Reason.DEPENDENCY_NOT_READY: Severity.PROGRESSING,
     Reason.IN_USE: Severity.PROGRESSING,
+    Reason.SECRET_NOT_FOUND: Severity.PROGRESSING,
     Reason.AWAITING_APPROVAL: Severity.WAITING,
     Reason.SUSPENDED: Severity.WAITING,
 }

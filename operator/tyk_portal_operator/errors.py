@@ -1,0 +1,36 @@
+"""Domain errors raised by the services; the handler edge turns them into status and kopf errors.
+
+    ReconcileError            carries a condition Reason and a message a person can act on
+    ├── RetryableError        the operator will get there by itself: retried with backoff
+    └── StalledError          needs a change of spec, Tyk or cluster state: retried only slowly
+
+Messages never contain credentials.
+"""
+
+from __future__ import annotations
+
+from .core.conditions import Outcome, Reason
+
+__all__ = ["ReconcileError", "RetryableError", "StalledError"]
+
+
+class ReconcileError(Exception):
+    """A reconcile could not reach the desired state."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+    @property
+    def outcome(self) -> Outcome:
+        """The outcome to report in status."""
+        return Outcome(self.reason, self.message)
+
+
+class RetryableError(ReconcileError):
+    """Transient: Tyk unavailable, a dependency not ready yet."""
+
+
+class StalledError(ReconcileError):
+    """Permanent until something changes: bad input, Tyk rejected the request, a conflict."""

@@ -1,0 +1,84 @@
+"""Start-up and clean-up: kopf settings, the services' Context, the metrics server."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from typing import Any, cast
+
+import kopf
+
+from ..core.naming import FINALIZER
+from ..kube import KubeClient
+from ..kube.client import load_api_client
+from ..metrics import observe_tyk_request, serve_metrics
+from ..services.context import Context
+from ..settings import OperatorSettings
+from ..tyk import DashboardClient, GatewayClient, TykBackend
+
+__all__ = ["cleanup", "startup"]
+
+log = logging.getLogger(__name__)
+
+
+def _backend_factory(settings: OperatorSettings) -> Any:
+    def build(
+        *, mode: str, url: str, api_key: str, org_id: str | None, verify: ssl.SSLContext | bool
+    ) -> TykBackend:
+        client_cls = GatewayClient if mode == "Gateway" else DashboardClient
+        return client_cls(
+            url,
+            api_key,
+            org_id=org_id,
+            verify=verify,
+            timeout=settings.tyk_timeout,
+            retries=settings.tyk_retries,
+            backoff=settings.tyk_backoff,
+            on_request=observe_tyk_request,
+        )
+
+    return build
+
+
+def _emit(body: dict[str, Any], event_type: str, reason: str, message: str) -> None:
+    kopf.event(cast(kopf.Body, body), type=event_type, reason=reason, message=message)
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    """Configure kopf and build the Context shared by every handler."""
+    options = OperatorSettings.from_env()
+    # Our own finalizer and annotation prefix instead of kopf's defaults, and no kopf data in status.
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="apiportal.dev")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="apiportal.dev", key="last-handled-configuration"
+    )
+    # Watches are restarted regularly so a silently dead connection cannot stall the operator.
+    settings.watching.server_timeout = options.watch_server_timeout
+    settings.watching.client_timeout = options.watch_server_timeout + 30
+    # Only warnings from handler loggers become Events; the services post their own Events.
+    settings.posting.level = logging.WARNING
+    settings.networking.request_timeout = 30
+    memo.ctx = Context(
+        settings=options,
+        kube=KubeClient(load_api_client()),
+        backend_factory=_backend_factory(options),
+        emit=_emit,
+    )
+    port = int(getattr(memo, "metrics_port", 0) or 0)
+    if port:
+        serve_metrics(port)
+        log.info("Started metrics server", extra={"port": port})
+
+
+@kopf.on.cleanup()
+async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+    """Close Tyk connections."""
+    ctx = getattr(memo, "ctx", None)
+    if ctx is None:
+        return
+    for state in list(ctx.providers.values()):
+        if state.backend is not None:
+            await state.backend.aclose()
+    ctx.kube.close()

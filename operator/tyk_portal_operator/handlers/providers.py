@@ -1,0 +1,92 @@
+"""TykProvider: one long-lived loop per provider for connection checks and bulk drift repair."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import kopf
+
+from ..core.conditions import Outcome, Reason
+from ..metrics import DRIFT_REPAIRS
+from ..models import TykProvider
+from ..services.policies import repair_drift, tyk_failure
+from ..services.providers import check_provider, forget_provider
+from ..tyk import TykError
+from ._common import context_of, to_dict
+from .indexes import policy_objects
+
+__all__ = ["provider_deleted", "provider_loop"]
+
+log = logging.getLogger(__name__)
+_STEP = 0.5
+
+
+async def _pause(stopped: kopf.DaemonStopped, body: kopf.Body, seconds: float, generation: Any) -> None:
+    """Sleep, waking early when the provider is stopped or its spec changes."""
+    remaining = seconds
+    while remaining > 0 and not stopped and body.get("metadata", {}).get("generation") == generation:
+        await asyncio.sleep(min(_STEP, remaining))
+        remaining -= _STEP
+
+
+@kopf.daemon("tykproviders", cancellation_timeout=5.0)
+async def provider_loop(
+    name: str,
+    body: kopf.Body,
+    stopped: kopf.DaemonStopped,
+    memo: kopf.Memo,
+    **kwargs: Any,
+) -> None:
+    """Check the connection; while Ready, list policies once per resync interval and repair drift."""
+    ctx = context_of(memo)
+    checked_generation: Any = None
+    while not stopped:
+        data = to_dict(body)
+        generation = data.get("metadata", {}).get("generation")
+        state = ctx.providers.get(name)
+        if state is None or not state.ready or checked_generation != generation:
+            try:
+                provider = TykProvider.model_validate(data)
+            except ValueError as exc:
+                await ctx.write_status("tykproviders", data, Outcome(Reason.INVALID_SPEC, str(exc)))
+                await _pause(stopped, body, ctx.settings.provider_retry_interval, generation)
+                continue
+            outcome, version = await check_provider(ctx, provider)
+            checked_generation = generation
+            fields = {
+                "reachable": outcome.ready or outcome.reason is Reason.UNAUTHORIZED,
+                "tykVersion": version,
+            }
+            if await ctx.write_status("tykproviders", data, outcome, fields):
+                ctx.emit(data, "Normal" if outcome.ready else "Warning", str(outcome.reason), outcome.message)
+            state = ctx.providers[name]
+        if state.ready:
+            try:
+                repaired = await repair_drift(
+                    ctx, state, policy_objects(name, kwargs["product_bodies"], kwargs["plan_bodies"])
+                )
+                if repaired:
+                    DRIFT_REPAIRS.labels(kind="policy").inc(repaired)
+            except TykError as exc:
+                failure = tyk_failure(exc, "listing policies")
+                state.ready = False
+                state.message = failure.message
+                reason = (
+                    Reason.UNREACHABLE if failure.reason is Reason.TYK_UNAVAILABLE else Reason.UNAUTHORIZED
+                )
+                outcome = Outcome(reason, failure.message)
+                if await ctx.write_status(
+                    "tykproviders", data, outcome, {"reachable": reason is Reason.UNAUTHORIZED}
+                ):
+                    ctx.emit(data, "Warning", str(reason), failure.message)
+                continue
+        wait = state.resync_interval if state.ready else ctx.settings.provider_retry_interval
+        await _pause(stopped, body, wait, generation)
+
+
+@kopf.on.delete("tykproviders", optional=True)
+async def provider_deleted(name: str, memo: kopf.Memo, **_: Any) -> None:
+    """Forget a deleted provider."""
+    await forget_provider(context_of(memo), name)

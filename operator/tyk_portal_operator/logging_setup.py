@@ -1,0 +1,78 @@
+"""Structured logs, with a redaction filter as a second line of defence for credentials.
+
+The operator never formats key material into log messages; the filter additionally masks any
+credential the operator handled in this process, should one reach a log record anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+
+__all__ = ["JsonFormatter", "RedactionFilter", "configure_logging", "remember_secret"]
+
+_MAX_REMEMBERED = 4096
+_secrets: OrderedDict[str, None] = OrderedDict()
+_RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+
+def remember_secret(value: str) -> None:
+    """Register a credential so that log output masks it."""
+    if len(value) < 8:
+        return
+    _secrets[value] = None
+    _secrets.move_to_end(value)
+    while len(_secrets) > _MAX_REMEMBERED:
+        _secrets.popitem(last=False)
+
+
+def _mask(text: str) -> str:
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, "[REDACTED]")
+    return text
+
+
+class RedactionFilter(logging.Filter):
+    """Masks remembered credentials in messages and extra fields."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _secrets:
+            record.msg = _mask(record.getMessage())
+            record.args = ()
+            for key, value in list(vars(record).items()):
+                if key not in _RESERVED and isinstance(value, str):
+                    setattr(record, key, _mask(value))
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and any `extra` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+        if record.exc_info:
+            entry["exception"] = _mask(self.formatException(record.exc_info))
+        return json.dumps(entry)
+
+
+def configure_logging(log_format: str = "json", verbose: bool = False) -> None:
+    """Install the handler, formatter and redaction filter on the root logger."""
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactionFilter())
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)

@@ -1,0 +1,1 @@
+"""The imperative shell: gather inputs, call the pure core, apply the result."""

@@ -1,0 +1,241 @@
+"""APIProduct and Plan: publish as Tyk policies, repair drift in bulk, delete safely."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from ..core.conditions import Outcome, Reason
+from ..core.naming import ADOPT_POLICY_ANNOTATION
+from ..core.policies import (
+    merge_for_update,
+    ownership_of,
+    plan_policy,
+    policy_changes,
+    product_policy,
+)
+from ..core.resolve import ResolutionError, resolve_apis
+from ..errors import ReconcileError, RetryableError, StalledError
+from ..models import APIProduct, Plan
+from ..tyk import TykAuthError, TykBackend, TykError, TykUnavailable
+from .context import Context, ProviderState
+from .providers import resolve_provider
+
+__all__ = [
+    "PolicyObject",
+    "desired_policy",
+    "finalize_policy",
+    "reconcile_plan",
+    "reconcile_product",
+    "repair_drift",
+    "tyk_failure",
+]
+
+log = logging.getLogger(__name__)
+
+PolicyObject = APIProduct | Plan
+Action = Literal["created", "updated", "unchanged"]
+
+
+def tyk_failure(exc: TykError, doing: str) -> ReconcileError:
+    """Translate a Tyk adapter error into a reconcile error with a readable message."""
+    if isinstance(exc, TykUnavailable):
+        return RetryableError(Reason.TYK_UNAVAILABLE, f"Tyk unavailable while {doing}: {exc}")
+    if isinstance(exc, TykAuthError):
+        return RetryableError(
+            Reason.PROVIDER_NOT_READY, f"Tyk rejected the provider's credentials while {doing}"
+        )
+    message = getattr(exc, "tyk_message", "") or str(exc)
+    return StalledError(Reason.TYK_REJECTED, f"Tyk rejected {doing}: {message}")
+
+
+def _adopted_id(obj: PolicyObject) -> str | None:
+    return obj.annotations.get(ADOPT_POLICY_ANNOTATION) or None
+
+
+def desired_policy(obj: PolicyObject, provider: ProviderState, pid: str | None) -> dict[str, Any]:
+    """The policy an object wants, from its spec and (for products) its resolved APIs in status."""
+    try:
+        if isinstance(obj, APIProduct):
+            return product_policy(obj, obj.status.apis, provider.config, pid=pid)
+        return plan_policy(obj, provider.config, pid=pid)
+    except ValueError as exc:
+        raise StalledError(Reason.INVALID_SPEC, str(exc)) from exc
+
+
+async def _apply(backend: TykBackend, obj: PolicyObject, desired: dict[str, Any]) -> tuple[Action, list[str]]:
+    pid = desired["id"]
+    actual = await backend.get_policy(pid)
+    if actual is None:
+        await backend.create_policy(desired)
+        return "created", []
+    if ownership_of(actual, obj.uid) != "ours" and _adopted_id(obj) != pid:
+        owner = (actual.get("meta_data") or {}).get("apiportal.dev/policy-of") or "no ownership mark"
+        raise StalledError(
+            Reason.OWNERSHIP_CONFLICT,
+            f'Tyk policy "{pid}" exists and is not this object\'s ({owner}); to take it over, annotate '
+            f"the object with {ADOPT_POLICY_ANNOTATION}={pid}",
+        )
+    changes = policy_changes(desired, actual)
+    if not changes:
+        return "unchanged", []
+    await backend.update_policy(pid, merge_for_update(desired, actual))
+    return "updated", changes
+
+
+async def _publish(
+    ctx: Context, plural: str, body: dict[str, Any], obj: PolicyObject, extra_status: dict[str, Any]
+) -> Outcome:
+    provider = resolve_provider(ctx, obj.spec.provider_ref)
+    assert provider.backend is not None  # resolve_provider guarantees it
+    desired = desired_policy(obj, provider, _adopted_id(obj))
+    try:
+        action, changes = await _apply(provider.backend, obj, desired)
+    except TykError as exc:
+        raise tyk_failure(exc, f"writing policy {desired['id']}") from exc
+    kind = obj.kind_name
+    if action == "created":
+        ctx.emit(body, "Normal", "PolicyCreated", f"Created Tyk policy {desired['id']}")
+    elif action == "updated":
+        ctx.emit(
+            body, "Normal", "PolicyUpdated", f"Updated Tyk policy {desired['id']} ({', '.join(changes)})"
+        )
+    log.info("Reconciled %s", kind, extra={"object": f"{obj.namespace}/{obj.name}", "action": action})
+    outcome = Outcome(Reason.POLICY_SYNCED, f"Tyk policy {desired['id']} is in sync")
+    await ctx.write_status(
+        plural, body, outcome, {"policyID": desired["id"], "provider": provider.name, **extra_status}
+    )
+    return outcome
+
+
+async def reconcile_product(ctx: Context, body: dict[str, Any]) -> Outcome:
+    """Resolve the product's APIs and make its ACL policy match."""
+    product = APIProduct.model_validate(body)
+    provider = resolve_provider(ctx, product.spec.provider_ref)
+    assert provider.backend is not None
+    try:
+        available = await provider.backend.list_apis()
+    except TykError as exc:
+        raise tyk_failure(exc, "listing APIs") from exc
+    try:
+        resolved = resolve_apis(product.spec.apis, available)
+    except ResolutionError as exc:
+        raise StalledError(exc.reason, exc.message) from exc
+    apis = [api.model_dump(by_alias=True) for api in resolved]
+    auth_type = resolved[0].auth_type if resolved else None
+    # The desired policy is built from status.apis, as drift repair does, so both agree.
+    product = product.model_copy(update={"status": product.status.model_copy(update={"apis": resolved})})
+    return await _publish(ctx, "apiproducts", body, product, {"apis": apis, "authType": auth_type})
+
+
+async def reconcile_plan(ctx: Context, body: dict[str, Any]) -> Outcome:
+    """Make the plan's rate-limit and quota policy match."""
+    return await _publish(ctx, "plans", body, Plan.model_validate(body), {})
+
+
+async def finalize_policy(ctx: Context, body: dict[str, Any], referrers: list[str]) -> None:
+    """Delete the object's policy from Tyk unless it is orphaned or still in use.
+
+    Raises:
+        RetryableError: `InUse` while referrers remain, or Tyk/provider trouble.
+    """
+    obj: PolicyObject = (
+        APIProduct.model_validate(body) if body.get("kind") == "APIProduct" else Plan.model_validate(body)
+    )
+    if (obj.spec.deletion_policy or "Delete") == "Orphan":
+        return
+    pid = obj.status.policy_id
+    if not pid:
+        return
+    if referrers:
+        raise RetryableError(
+            Reason.IN_USE,
+            f"Tyk policy {pid} is kept while these still use it: {', '.join(sorted(referrers))}",
+        )
+    provider_name = obj.status.provider
+    state = ctx.providers.get(provider_name or "")
+    if (
+        state is None
+        and provider_name
+        and await ctx.kube.get_resource("tykproviders", None, provider_name) is None
+    ):
+        ctx.emit(
+            body,
+            "Warning",
+            "PolicyOrphaned",
+            f"TykProvider {provider_name} is gone; policy {pid} left in Tyk",
+        )
+        return
+    if state is None or state.backend is None or not state.ready:
+        raise RetryableError(Reason.PROVIDER_NOT_READY, f'TykProvider "{provider_name}" is not Ready')
+    try:
+        actual = await state.backend.get_policy(pid)
+        if actual is not None and ownership_of(actual, obj.uid) == "ours":
+            await state.backend.delete_policy(pid)
+            ctx.emit(body, "Normal", "PolicyDeleted", f"Deleted Tyk policy {pid}")
+    except TykError as exc:
+        raise tyk_failure(exc, f"deleting policy {pid}") from exc
+
+
+def _in_sync_candidates(provider: str, bodies: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Objects whose status says they were published to this provider at their current generation."""
+    out = []
+    for body in bodies:
+        status = body.get("status") or {}
+        generation = (body.get("metadata") or {}).get("generation")
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
+        )
+        if (
+            ready
+            and status.get("provider") == provider
+            and status.get("policyID")
+            and status.get("observedGeneration") == generation
+            and not (body.get("metadata") or {}).get("deletionTimestamp")
+        ):
+            out.append(body)
+    return out
+
+
+async def repair_drift(ctx: Context, provider: ProviderState, bodies: Iterable[dict[str, Any]]) -> int:
+    """Compare every in-sync product and plan of a provider with one policy list; repair differences.
+
+    Steady state costs exactly one list request and no writes.
+
+    Returns:
+        The number of repaired policies.
+    """
+    assert provider.backend is not None
+    candidates = _in_sync_candidates(provider.name, bodies)
+    policies = await provider.backend.list_policies()
+    by_id = {p.get("id"): p for p in policies}
+    repaired = 0
+    for body in candidates:
+        obj: PolicyObject = (
+            APIProduct.model_validate(body) if body.get("kind") == "APIProduct" else Plan.model_validate(body)
+        )
+        pid = obj.status.policy_id
+        if not pid:
+            continue
+        try:
+            desired = desired_policy(obj, provider, pid)
+        except StalledError:
+            continue
+        actual = by_id.get(pid)
+        if actual is not None and ownership_of(actual, obj.uid) != "ours" and _adopted_id(obj) != pid:
+            continue
+        changes = ["missing"] if actual is None else policy_changes(desired, actual)
+        if not changes:
+            continue
+        async with ctx.lock(body.get("kind", ""), obj.namespace, obj.name):
+            if actual is None:
+                await provider.backend.create_policy(desired)
+                message = f"Tyk policy {pid} was missing; recreated it"
+            else:
+                await provider.backend.update_policy(pid, merge_for_update(desired, actual))
+                message = f"Tyk policy {pid} had drifted ({', '.join(changes)}); restored it"
+        repaired += 1
+        ctx.emit(body, "Normal", "DriftRepaired", message)
+        log.info("Repaired drifted policy", extra={"policy": pid, "changes": changes})
+    return repaired
