@@ -56,7 +56,13 @@ def product_policy(pid: str, name: str, *api_ids: str, **extra: Any) -> dict[str
         "active": True,
         "state": "active",
         "tags": ["k8s-operator", "product"],
-        "partitions": {"acl": True, "rate_limit": False, "quota": False, "complexity": False, "per_api": False},
+        "partitions": {
+            "acl": True,
+            "rate_limit": False,
+            "quota": False,
+            "complexity": False,
+            "per_api": False,
+        },
         "access_rights": {
             a: {"api_id": a, "api_name": a, "versions": ["Default"], "allowed_urls": []} for a in api_ids
         },
@@ -78,7 +84,13 @@ def plan_policy(pid: str, name: str, rate: float, per: float, quota: int, **extr
         "state": "active",
         "tags": ["k8s-operator", "plan"],
         "meta_data": {"plan_tier": name},
-        "partitions": {"acl": False, "rate_limit": True, "quota": True, "complexity": False, "per_api": False},
+        "partitions": {
+            "acl": False,
+            "rate_limit": True,
+            "quota": True,
+            "complexity": False,
+            "per_api": False,
+        },
         "access_rights": {},
         "rate": rate,
         "per": per,
@@ -93,7 +105,12 @@ def plan_policy(pid: str, name: str, rate: float, per: float, quota: int, **extr
 def seed_shop(control: TykControl) -> None:
     control.seed_apis(
         [
-            {"api_id": "orders-api", "name": "orders", "proxy": {"listen_path": "/orders/"}, "tags": ["shop"]},
+            {
+                "api_id": "orders-api",
+                "name": "orders",
+                "proxy": {"listen_path": "/orders/"},
+                "tags": ["shop"],
+            },
             {"api_id": "payments-api", "name": "payments", "proxy": {"listen_path": "/payments/"}},
         ]
     )

@@ -33,7 +33,9 @@ def test_auth_raw_and_bearer_accepted_missing_or_wrong_rejected(emu: TykEmulator
 
 
 def test_create_returns_db_id_in_message_and_sets_server_fields(dash: httpx.Client) -> None:
-    r = dash.post("/api/portal/policies", json=product_policy("apiprod.shop.orders", "[k8s] shop/orders", "a1"))
+    r = dash.post(
+        "/api/portal/policies", json=product_policy("apiprod.shop.orders", "[k8s] shop/orders", "a1")
+    )
     assert r.status_code == 200
     body = r.json()
     validate(body, "ApiResponse")
@@ -104,7 +106,9 @@ def test_duplicate_name_rejected_duplicate_id_accepted(dash: httpx.Client) -> No
     assert r.status_code == 400
     assert r.json()["Message"] == "This policy name has already been used. Enter a unique policy name."
 
-    other = create(dash, plan_policy("p1", "different", 1, 1, 1))  # duplicate id: the real Dashboard allows it
+    other = create(
+        dash, plan_policy("p1", "different", 1, 1, 1)
+    )  # duplicate id: the real Dashboard allows it
     listed = dash.get("/api/portal/policies", params={"p": -1}).json()["Data"]
     assert [p["id"] for p in listed] == ["p1", "p1"]
     # renaming onto an existing name is rejected too

@@ -529,12 +529,13 @@ async def gateway_proxy(request: web.Request) -> web.Response:
     stored = state.gateway_lookup(presented)
     if stored is None:
         return gateway_error(403, "Access to this API has been disallowed", "unknown key")
-    expires = stored.session.get("expires") or 0
+    raw_session = stored.request_session()
+    expires = raw_session.get("expires") or 0
     if expires > 0 and expires < time.time():
         # [choice] the brief asks for 403; a real Gateway answers 401 "Key has expired, please renew".
         return gateway_error(403, "Key has expired, please renew", "expired")
     try:
-        applied = apply_policies(stored.session, state.gateway_policies(), state.org_id, request_time=True)
+        applied = apply_policies(raw_session, state.gateway_policies(), state.org_id, request_time=True)
     except TykError as exc:
         return gateway_error(403, "Access to this API has been disallowed", exc.message)
     session = applied.session

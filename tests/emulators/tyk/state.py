@@ -348,13 +348,23 @@ def effective_limits(session: JSON, api_id: str) -> JSON:
 # Stored objects
 
 
+def _submitted(body: JSON) -> JSON:
+    return copy.deepcopy(body)
+
+
 @dataclass
 class StoredKey:
     key: str  # the key as stored/accepted by the gateway (a custom id is stored exactly as given)
     token: str  # the form returned as key_id on create (token-wrapped custom id when hashing)
     key_hash: str
-    session: JSON
+    session: JSON  # as stored after policy application at write time (what GET returns)
+    submitted: JSON = field(default_factory=dict)  # the session as sent (what the Gateway re-applies to)
     created: float = field(default_factory=time.time)
+
+    def request_session(self) -> JSON:
+        """The session the Gateway evaluates at request time: the submitted session (policies are
+        re-applied from their current state) with the expiry fixed at write time."""
+        return {**self.submitted, "expires": self.session.get("expires", 0)}
 
 
 @dataclass
@@ -579,7 +589,13 @@ class TykState:
             hash_input = token
         else:
             key = token = hash_input = self.generate_key()
-        stored = StoredKey(key=key, token=token, key_hash=self.hash_key(hash_input), session=session)
+        stored = StoredKey(
+            key=key,
+            token=token,
+            key_hash=self.hash_key(hash_input),
+            session=session,
+            submitted=_submitted(body),
+        )
         self.keys[key] = stored
         self.usage.pop(key, None)
         self.quota_used.pop(key, None)
@@ -591,6 +607,7 @@ class TykState:
             validate_session_body(body)
             raise TykError(404, "Could not retrieve key detail.")
         stored.session = self._prepare_session(body, creating=False, existing=stored.session)
+        stored.submitted = _submitted(body)
         return stored
 
     def delete_key(self, ref: str, hashed: bool = False) -> None:
