@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 from typing import Any, cast
 
@@ -66,7 +67,8 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
         backend_factory=_backend_factory(options),
         emit=_emit,
     )
-    port = int(getattr(memo, "metrics_port", 0) or 0)
+    # `tyk-portal-operator run` passes the port in the memo; `kopf run -m ...` can use the environment.
+    port = int(getattr(memo, "metrics_port", 0) or os.environ.get("TYK_PORTAL_METRICS_PORT", 0) or 0)
     if port:
         serve_metrics(port)
         log.info("Started metrics server", extra={"port": port})

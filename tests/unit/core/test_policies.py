@@ -1,0 +1,151 @@
+"""Desired policies, diffs and ownership: specs in, Tyk JSON out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tyk_portal_operator.core.policies import (
+    ProviderConfig,
+    merge_for_update,
+    ownership_of,
+    plan_policy,
+    policy_changes,
+    product_policy,
+)
+from tyk_portal_operator.core.resolve import ResolutionError, resolve_apis
+from tyk_portal_operator.models import APIProduct, Plan
+from tyk_portal_operator.tyk import TykAPI
+
+PROVIDER = ProviderConfig(name="prod", policy_id_prefix="eu1", org_id="org1")
+META = {"name": "orders", "namespace": "shop", "uid": "uid-1", "generation": 1}
+
+
+def _product(**spec: Any) -> APIProduct:
+    return APIProduct.model_validate({"metadata": META, "spec": {"displayName": "Orders", **spec}})
+
+
+def _plan(**spec: Any) -> Plan:
+    return Plan.model_validate(
+        {"metadata": {**META, "name": "gold"}, "spec": {"displayName": "Gold", **spec}}
+    )
+
+
+APIS = [
+    TykAPI(api_id="a1", name="orders", auth_type="authToken", tags=["shop"]),
+    TykAPI(api_id="a2", name="payments", auth_type="authToken", tags=["shop", "finance"]),
+    TykAPI(api_id="a3", name="open", auth_type="keyless"),
+    TykAPI(api_id="a4", name="jwt-api", auth_type="jwt", tags=["finance"]),
+]
+
+
+def test_product_policy_is_acl_only_with_deterministic_id_and_marks() -> None:
+    product = _product(
+        apis=[{"apiID": "a1", "allowedURLs": [{"url": "/o/.*", "methods": ["GET", "POST"]}]}],
+        owner={"team": "shop"},
+        lifecycle="production",
+    )
+    policy = product_policy(product, resolve_apis(product.spec.apis, APIS), PROVIDER)
+    assert policy["id"] == "eu1.product.shop.orders"
+    assert policy["name"] == "Orders [eu1:product:shop/orders]"
+    assert policy["partitions"] == {
+        "acl": True,
+        "rate_limit": False,
+        "quota": False,
+        "complexity": False,
+        "per_api": False,
+    }
+    assert policy["access_rights"] == {
+        "a1": {
+            "api_id": "a1",
+            "api_name": "orders",
+            "versions": ["Default"],
+            "allowed_urls": [{"url": "/o/.*", "methods": ["GET", "POST"]}],
+        }
+    }
+    assert policy["meta_data"]["apiportal.dev/policy-uid"] == "uid-1"
+    assert policy["meta_data"]["apiportal.dev/owner-team"] == "shop"
+    assert policy["org_id"] == "org1" and policy["active"] is True
+
+
+def test_plan_policy_has_limits_and_no_access_rights() -> None:
+    policy = plan_policy(
+        _plan(
+            rateLimit={"requests": 10, "per": "1m"}, quota={"max": 500, "renewalPeriod": "1d"}, keyExpiry="1h"
+        ),
+        PROVIDER,
+    )
+    assert policy["access_rights"] == {}
+    assert (
+        policy["partitions"]["rate_limit"]
+        and policy["partitions"]["quota"]
+        and not policy["partitions"]["acl"]
+    )
+    assert (policy["rate"], policy["per"], policy["quota_max"], policy["quota_renewal_rate"]) == (
+        10,
+        60,
+        500,
+        86400,
+    )
+    assert policy["key_expires_in"] == 3600
+    unlimited = plan_policy(_plan(quota={"unlimited": True}), PROVIDER)
+    assert (unlimited["quota_max"], unlimited["rate"]) == (-1, -1)
+
+
+@pytest.mark.parametrize(
+    ("selectors", "expected"),
+    [
+        ([{"apiID": "a2"}], {"a2"}),
+        ([{"name": "orders"}], {"a1"}),
+        ([{"tags": ["shop"]}], {"a1", "a2"}),
+        ([{"tags": ["shop", "finance"]}], {"a2"}),
+        ([{"apiID": "a1"}, {"tags": ["shop"]}], {"a1", "a2"}),
+    ],
+)
+def test_resolution_by_id_name_and_tags(selectors: list[dict[str, Any]], expected: set[str]) -> None:
+    product = _product(apis=selectors)
+    assert {api.api_id for api in resolve_apis(product.spec.apis, APIS)} == expected
+
+
+@pytest.mark.parametrize(
+    ("selectors", "reason", "text"),
+    [
+        ([{"apiID": "nope"}], "APINotFound", 'apiID "nope"'),
+        ([{"tags": ["missing"]}], "APINotFound", "tags [missing]"),
+        ([{"name": "open"}], "AuthTypeMismatch", "keyless"),
+        ([{"apiID": "a1"}, {"apiID": "a4"}], "AuthTypeMismatch", "authToken, jwt"),
+    ],
+)
+def test_resolution_failures_name_the_problem(
+    selectors: list[dict[str, Any]], reason: str, text: str
+) -> None:
+    with pytest.raises(ResolutionError) as info:
+        resolve_apis(_product(apis=selectors).spec.apis, APIS)
+    assert info.value.reason == reason
+    assert text in info.value.message
+
+
+def test_diff_ignores_server_fields_and_names_changed_ones() -> None:
+    desired = plan_policy(_plan(rateLimit={"requests": 10, "per": "1s"}), PROVIDER)
+    actual = {
+        **desired,
+        "_id": "abc",
+        "date_created": "x",
+        "last_updated": "1",
+        "rate": 10.0,
+        "tags": list(reversed(desired["tags"])),
+        "access_rights_array": [],
+    }
+    assert policy_changes(desired, actual) == []
+    actual["rate"] = 99
+    actual["meta_data"] = {}
+    assert policy_changes(desired, actual) == ["meta_data", "rate"]
+    merged = merge_for_update(desired, actual)
+    assert merged["_id"] == "abc" and merged["rate"] == 10
+
+
+def test_ownership() -> None:
+    assert ownership_of({"meta_data": {"apiportal.dev/policy-uid": "uid-1"}}, "uid-1") == "ours"
+    assert ownership_of({"meta_data": {}}, "uid-1") == "unmarked"
+    assert ownership_of({"meta_data": {"apiportal.dev/policy-uid": "other"}}, "uid-1") == "foreign"
