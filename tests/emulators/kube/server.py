@@ -1,0 +1,144 @@
+"""`KubeEmulator`: the API server emulator in its own thread and event loop, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from .app import make_app
+from .resources import ResourceRegistry
+from .store import Store
+
+__all__ = ["KubeEmulator"]
+
+
+class KubeEmulator:
+    """An in-memory Kubernetes API server for tests, spoken to only over HTTP.
+
+    Args:
+        host: the address to listen on.
+        port: the port; 0 picks a free one.
+        history_limit: how many watch events are kept for resuming watches; a watch from an
+            older resourceVersion gets a 410 Expired `ERROR` event.
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, history_limit: int = 10_000) -> None:
+        self._host = host
+        self._port = port
+        self._history_limit = history_limit
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._controllers: asyncio.Task[None] | None = None
+        self._store: Store | None = None
+        self.url = ""
+
+    # ----- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> KubeEmulator:
+        """Start serving in a background thread; returns self once the port is listening."""
+        if self._thread is not None:
+            raise RuntimeError("the emulator is already running")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self._host, self._port))
+        sock.listen(128)
+        sock.setblocking(False)
+        port = sock.getsockname()[1]
+        self.url = f"http://{self._host}:{port}"
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self._serve(sock))
+            except BaseException as exc:
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name=f"kube-emulator-{port}", daemon=True)
+        self._thread.start()
+        ready.wait(30)
+        if failure:
+            raise RuntimeError("the Kubernetes emulator failed to start") from failure[0]
+        return self
+
+    async def _serve(self, sock: socket.socket) -> None:
+        self._store = Store(ResourceRegistry(), history_limit=self._history_limit)
+        self._controllers = asyncio.get_running_loop().create_task(self._store.run_controllers())
+        self._runner = web.AppRunner(make_app(self._store), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.SockSite(self._runner, sock, shutdown_timeout=0.5)
+        await site.start()
+
+    async def _shutdown(self) -> None:
+        if self._store is not None:
+            self._store.close_watches()
+        if self._controllers is not None:
+            self._controllers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._controllers
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def stop(self) -> None:
+        """Stop serving and end the thread (open watches are closed)."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        future = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
+        with contextlib.suppress(Exception):
+            future.result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        self._loop = self._thread = None
+
+    def __enter__(self) -> KubeEmulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ----- client configuration -----------------------------------------------------------------
+    def kubeconfig(self) -> dict[str, Any]:
+        """A kubeconfig document pointing at this emulator (a dummy bearer token as the user)."""
+        if not self.url:
+            raise RuntimeError("start the emulator first")
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "kube-emulator", "cluster": {"server": self.url}}],
+            "users": [{"name": "kube-emulator", "user": {"token": "emulator-token"}}],
+            "contexts": [
+                {
+                    "name": "kube-emulator",
+                    "context": {"cluster": "kube-emulator", "user": "kube-emulator", "namespace": "default"},
+                }
+            ],
+            "current-context": "kube-emulator",
+            "preferences": {},
+        }
+
+    def write_kubeconfig(self, path: str | Path) -> Path:
+        """Write the kubeconfig to `path` and return the path."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump(self.kubeconfig(), sort_keys=False))
+        return target
