@@ -17,7 +17,7 @@ from ..services.context import Context
 from ..settings import OperatorSettings
 from ..tyk import DashboardClient, GatewayClient, TykBackend
 
-__all__ = ["cleanup", "startup"]
+__all__ = ["cleanup", "login", "startup"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,12 @@ def _backend_factory(settings: OperatorSettings) -> Any:
 
 def _emit(body: dict[str, Any], event_type: str, reason: str, message: str) -> None:
     kopf.event(cast(kopf.Body, body), type=event_type, reason=reason, message=message)
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """In-cluster service account, else the kubeconfig named by $KUBECONFIG (read at login time)."""
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
 
 @kopf.on.startup()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -26,9 +27,16 @@ _MERGE_PATCH = "application/merge-patch+json"
 
 
 def load_api_client(kubeconfig: str | None = None) -> k8s.ApiClient:
-    """Build an ApiClient from a kubeconfig (explicit, $KUBECONFIG or ~/.kube/config) or in-cluster."""
+    """Build an ApiClient: in-cluster when running in a Pod, else a kubeconfig (explicit, $KUBECONFIG
+    read now rather than at import time, or ~/.kube/config)."""
+    if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        configuration = k8s.Configuration()
+        k8s_config.load_incluster_config(client_configuration=configuration)
+        return k8s.ApiClient(configuration)
     try:
-        api_client: k8s.ApiClient = k8s_config.new_client_from_config(config_file=kubeconfig)
+        api_client: k8s.ApiClient = k8s_config.new_client_from_config(
+            config_file=kubeconfig or os.environ.get("KUBECONFIG") or None
+        )
         return api_client
     except (k8s_config.ConfigException, FileNotFoundError, TypeError):
         configuration = k8s.Configuration()
