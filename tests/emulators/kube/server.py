@@ -81,9 +81,11 @@ class KubeEmulator:
     async def _serve(self, sock: socket.socket) -> None:
         self._store = Store(ResourceRegistry(), history_limit=self._history_limit)
         self._controllers = asyncio.get_running_loop().create_task(self._store.run_controllers())
-        self._runner = web.AppRunner(make_app(self._store), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            make_app(self._store), access_log=None, handle_signals=False, shutdown_timeout=0.5
+        )
         await self._runner.setup()
-        site = web.SockSite(self._runner, sock, shutdown_timeout=0.5)
+        site = web.SockSite(self._runner, sock)
         await site.start()
 
     async def _shutdown(self) -> None:
