@@ -8,6 +8,9 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS builder
+# Optional, for builds behind a private index or a TLS-intercepting proxy (docs/install.md).
+ARG PIP_INDEX=""
+ARG PIP_CA_BUNDLE=""
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -16,8 +19,10 @@ COPY pyproject.toml README.md ./
 COPY operator/ operator/
 COPY crds/ crds/
 # Every dependency ships binary wheels, so this stage needs no compiler either.
-RUN pip wheel --wheel-dir /wheels . \
-    && python -m venv /opt/venv \
+# python3 (not python): also works on a plain Debian base imported for offline builds.
+RUN python3 -m pip wheel --wheel-dir /wheels \
+        ${PIP_INDEX:+--index-url "$PIP_INDEX"} ${PIP_CA_BUNDLE:+--cert "$PIP_CA_BUNDLE"} . \
+    && python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-index --find-links /wheels /wheels/tyk_portal_operator-*.whl \
     && /opt/venv/bin/tyk-portal-operator version
 
