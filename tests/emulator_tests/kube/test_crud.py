@@ -144,7 +144,21 @@ def test_put_with_stale_resource_version_conflicts(widgets: Widgets) -> None:
     current = dict(fresh, spec=dict(fresh["spec"], note="third"))
     assert widgets.replace("rv", current)["spec"]["note"] == "third"
     unconditional = dict(current, metadata={"name": "rv"}, spec=dict(current["spec"], note="fourth"))
-    assert widgets.replace("rv", unconditional)["spec"]["note"] == "fourth"
+    with pytest.raises(ApiException) as refused:
+        widgets.replace("rv", unconditional)  # custom resources need a resourceVersion on update
+    assert refused.value.status == 422
+    assert error_body(refused.value)["details"]["causes"][0]["field"] == "metadata.resourceVersion"
+
+
+def test_put_without_resource_version_on_builtins_is_unconditional(
+    core: client.CoreV1Api, namespace: str
+) -> None:
+    core.create_namespaced_config_map(namespace, {"metadata": {"name": "cm"}, "data": {"a": "1"}})
+    core.patch_namespaced_config_map("cm", namespace, {"data": {"a": "2"}})
+    replaced = core.replace_namespaced_config_map(
+        "cm", namespace, {"metadata": {"name": "cm"}, "data": {"a": "3"}}
+    )
+    assert replaced.data == {"a": "3"}
 
 
 def test_merge_and_json_patches(api_client: client.ApiClient, widgets: Widgets) -> None:

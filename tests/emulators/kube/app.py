@@ -260,7 +260,7 @@ class Handlers:
                 await self._send(response, kind, obj)
             if initial:
                 await self._send(response, "BOOKMARK", self._bookmark(rtype, initial_end=True))
-            while True:
+            while request.transport is not None and not request.transport.is_closing():
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break

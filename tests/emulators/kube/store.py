@@ -172,7 +172,8 @@ class Store:
         while len(self.history) > self.history_limit:
             self.compacted_rv = self.history.popleft().rv
         for sub in list(self.subscribers):
-            sub.queue.put_nowait(event)
+            if sub.storage == event.storage:
+                sub.queue.put_nowait(event)
         if self.wake is not None:
             self.wake.set()
 
@@ -506,6 +507,14 @@ class Store:
             raise ApiError.bad_request("the request body must be a JSON object")
         old = self._find(rtype, namespace, name)
         self._check_kind(rtype, body)
+        if rtype.custom and not (body.get("metadata") or {}).get("resourceVersion"):
+            # Custom resources do not allow unconditional updates (built-in kinds such as Secrets do).
+            error = FieldError(
+                "metadata.resourceVersion",
+                "FieldValueInvalid",
+                "Invalid value: 0x0: must be specified for an update",
+            )
+            raise invalid(rtype.kind, rtype.group, name, [error])
         return self._update(rtype, old, copy.deepcopy(body), subresource=subresource, dry_run=dry_run)
 
     def patch(
