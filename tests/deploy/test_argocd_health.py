@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tyk_portal_operator.core.conditions import Reason, Severity
+
 from .conftest import REPO_ROOT, load_script
 
 SCRIPT = (REPO_ROOT / "deploy" / "argocd" / "health" / "apiportal.lua").read_text()
@@ -184,3 +186,19 @@ def test_the_object_is_not_modified(health: Callable[[dict[str, Any]], tuple[str
     before = copy.deepcopy(obj)
     health(obj)
     assert obj == before
+
+
+def test_every_ready_false_reason_maps_by_its_severity(
+    health: Callable[[dict[str, Any]], tuple[str, str]],
+) -> None:
+    expected = {
+        Severity.PROGRESSING: "Progressing",
+        Severity.WAITING: "Suspended",
+        Severity.STALLED: "Degraded",
+    }
+    for reason in Reason:
+        if reason.severity is Severity.READY:
+            continue
+        # Only Ready is reported: the script must still classify the reason correctly.
+        obj = resource("ProvisioningRequest", [cond("Ready", "False", reason.value, "m")])
+        assert health(obj) == (expected[reason.severity], f"{reason.value}: m"), reason
