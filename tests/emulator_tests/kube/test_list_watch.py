@@ -208,3 +208,34 @@ def test_crd_deletion_stops_serving_the_kind(api_client: client.ApiClient) -> No
     from .helpers import wait_for
 
     wait_for(unserved, timeout=30, what="the CRD's kind to stop being served")
+
+
+def test_watch_with_initial_events_ends_them_with_a_bookmark(
+    api_client: client.ApiClient, widgets: Widgets
+) -> None:
+    widgets.create("existing")
+    query = [
+        ("watch", "true"),
+        ("allowWatchBookmarks", "true"),
+        ("sendInitialEvents", "true"),
+        ("resourceVersionMatch", "NotOlderThan"),
+        ("timeoutSeconds", "3"),
+    ]
+    _, url, headers, _, _ = api_client.param_serialize(
+        method="GET", resource_path=widgets.path(), query_params=query, auth_settings=["BearerToken"]
+    )
+    response = api_client.call_api("GET", url, header_params=headers).response
+    events = []
+    try:
+        for line in response.stream():
+            if line.strip():
+                events.append(json.loads(line))
+            if events and events[-1]["type"] == "BOOKMARK":
+                break
+    finally:
+        response.release_conn()
+    assert [(e["type"], e["object"]["metadata"].get("name")) for e in events] == [
+        ("ADDED", "existing"),
+        ("BOOKMARK", None),
+    ]
+    assert events[-1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}

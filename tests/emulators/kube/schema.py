@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -227,6 +228,9 @@ _EXTRA_FUNCTIONS: dict[str, Any] = {
     "indexOf": _index_of,
 }
 _ENV = celpy.Environment()
+# cel-python logs every evaluation step at DEBUG level, which slows the emulator down in tests that
+# capture all logs; its debug output is never needed here.
+logging.getLogger("celpy").setLevel(logging.INFO)
 
 
 @lru_cache(maxsize=1024)
