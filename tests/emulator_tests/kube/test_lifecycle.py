@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
@@ -74,7 +76,7 @@ def test_owned_secret_is_garbage_collected(core: client.CoreV1Api, namespace: st
 
 
 def test_deleting_a_namespace_deletes_its_objects(core: client.CoreV1Api) -> None:
-    name = "emutest-doomed"
+    name = f"emutest-doomed-{uuid.uuid4().hex[:8]}"
     core.create_namespace({"metadata": {"name": name}})
     core.create_namespaced_config_map(name, {"metadata": {"name": "cm"}})
     core.delete_namespace(name)

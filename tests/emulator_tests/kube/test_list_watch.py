@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tests.emulators.kube import KubeEmulator
 
-from .helpers import TEST_GROUP, TEST_VERSION, Widgets, emulator_only, widget_crd
+from .helpers import TEST_GROUP, TEST_VERSION, Widgets, emulator_only, wait_for, widget_crd
 
 pytestmark = pytest.mark.emulator
 
@@ -188,24 +189,24 @@ def test_watch_sends_bookmarks(widgets: Widgets) -> None:
 
 def test_crd_deletion_stops_serving_the_kind(api_client: client.ApiClient) -> None:
     extensions = client.ApiextensionsV1Api(api_client)
-    crd = widget_crd("widgetsgone", "WidgetGone")
+    suffix = uuid.uuid4().hex[:8]
+    plural, kind = f"widgetsgone{suffix}", f"WidgetGone{suffix.upper()}"
+    crd = widget_crd(plural, kind)
     crd["spec"]["scope"] = "Cluster"
     extensions.create_custom_resource_definition(crd)
     custom = client.CustomObjectsApi(api_client)
-    body = {"apiVersion": f"{TEST_GROUP}/{TEST_VERSION}", "kind": "WidgetGone", "metadata": {"name": "c1"}}
+    body = {"apiVersion": f"{TEST_GROUP}/{TEST_VERSION}", "kind": kind, "metadata": {"name": "c1"}}
     body["spec"] = {"size": "Small", "owner": "o"}
-    created = custom.create_cluster_custom_object(TEST_GROUP, TEST_VERSION, "widgetsgone", body)
+    created = custom.create_cluster_custom_object(TEST_GROUP, TEST_VERSION, plural, body)
     assert "namespace" not in created["metadata"]
     extensions.delete_custom_resource_definition(crd["metadata"]["name"])
 
     def unserved() -> bool:
         try:
-            custom.list_cluster_custom_object(TEST_GROUP, TEST_VERSION, "widgetsgone")
+            custom.list_cluster_custom_object(TEST_GROUP, TEST_VERSION, plural)
         except ApiException as exc:
             return exc.status == 404
         return False
-
-    from .helpers import wait_for
 
     wait_for(unserved, timeout=30, what="the CRD's kind to stop being served")
 

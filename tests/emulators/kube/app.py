@@ -163,7 +163,9 @@ class Handlers:
             if method == "GET":
                 if _truthy(request.query.get("watch")):
                     return await self._watch(request, target)  # type: ignore[return-value]
-                return _respond(self.store.list(target.rtype, target.namespace, _list_options(request.query)))
+                return _respond(
+                    self.store.list_objects(target.rtype, target.namespace, _list_options(request.query))
+                )
             if method == "POST":
                 if target.rtype.namespaced and target.namespace is None:
                     raise ApiError.method_not_allowed(method)

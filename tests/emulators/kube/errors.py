@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["ApiError", "FieldError", "gone", "invalid", "status_object"]
@@ -118,7 +118,6 @@ class FieldError:
     field: str
     reason: str  # FieldValueRequired, FieldValueInvalid, ...
     body: str  # the part after "field: ", e.g. 'Required value'
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def render(self) -> str:
         return f"{self.field}: {self.body}" if self.field else self.body

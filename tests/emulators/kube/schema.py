@@ -17,8 +17,11 @@ from functools import lru_cache
 from typing import Any
 
 import celpy
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 from celpy import celtypes
+from celpy.adapter import json_to_cel
+from celpy.celparser import CELParseError
+from celpy.evaluation import CELEvalError
 
 from .errors import FieldError
 
@@ -237,7 +240,7 @@ logging.getLogger("celpy").setLevel(logging.INFO)
 def _program(rule: str) -> celpy.Runner:
     try:
         ast = _ENV.compile(rule)
-    except celpy.CELParseError as exc:
+    except CELParseError as exc:
         raise CelRuleError(f"compilation failed: {exc}") from exc
     return _ENV.program(ast, functions=_EXTRA_FUNCTIONS)
 
@@ -273,9 +276,9 @@ def compile_rules(schema: dict[str, Any]) -> list[FieldError]:
 
 
 def _cel_eval(rule: str, self_value: Any, old_value: Any) -> Any:
-    activation: dict[str, Any] = {"self": celpy.json_to_cel(self_value)}
+    activation: dict[str, Any] = {"self": json_to_cel(self_value)}
     if old_value is not _MISSING:
-        activation["oldSelf"] = celpy.json_to_cel(old_value)
+        activation["oldSelf"] = json_to_cel(old_value)
     return _program(rule).evaluate(activation)
 
 
@@ -286,9 +289,9 @@ def _cel_node(schema: dict[str, Any], value: Any, old: Any, path: str, errors: l
             continue  # a transition rule: only on updates where the old value exists
         try:
             result = _cel_eval(text, value, old)
-            failure = isinstance(result, celpy.CELEvalError)
+            failure = isinstance(result, CELEvalError)
             ok = bool(result) if not failure else False
-        except celpy.CELEvalError as exc:
+        except CELEvalError as exc:
             failure, ok, result = True, False, exc
         field = path
         if rule.get("fieldPath"):
@@ -308,7 +311,7 @@ def _cel_node(schema: dict[str, Any], value: Any, old: Any, path: str, errors: l
                 produced = _cel_eval(rule["messageExpression"], value, old)
                 if isinstance(produced, str) and produced.strip():
                     message = str(produced)
-            except celpy.CELEvalError:
+            except CELEvalError:
                 pass
         reason = rule.get("reason") or "FieldValueInvalid"
         if reason == "FieldValueForbidden":

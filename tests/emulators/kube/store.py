@@ -407,7 +407,7 @@ class Store:
             if labels.matches(obj) and fields.matches(obj):
                 yield obj
 
-    def list(self, rtype: ResourceType, namespace: str | None, options: ListOptions) -> Obj:
+    def list_objects(self, rtype: ResourceType, namespace: str | None, options: ListOptions) -> Obj:
         items = list(self._select(rtype, namespace, options))
         start_after: list[str] | None = None
         if options.continue_token:
@@ -718,7 +718,7 @@ class Store:
     def delete_collection(
         self, rtype: ResourceType, namespace: str | None, options: ListOptions, delete_options: dict[str, Any]
     ) -> Obj:
-        listing = self.list(rtype, namespace, options)
+        listing = self.list_objects(rtype, namespace, options)
         for item in listing["items"]:
             self._try_delete(
                 rtype, item["metadata"].get("namespace"), item["metadata"]["name"], delete_options
