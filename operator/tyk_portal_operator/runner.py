@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 
 import kopf
@@ -28,6 +29,9 @@ def run_operator(
     kopf.run(
         standalone=standalone,
         peering_name=peering,
+        # kopf pauses every peer when two share a priority; distinct random priorities let one
+        # replica act while the others stand by.
+        priority=secrets.randbelow(2**31),
         liveness_endpoint=liveness or None,
         namespaces=list(namespaces),
         clusterwide=not namespaces,

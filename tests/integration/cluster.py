@@ -20,6 +20,7 @@ from kubernetes.client.exceptions import ApiException
 GROUP = "apiportal.dev"
 VERSION = "v1alpha1"
 REPO = Path(__file__).resolve().parents[2]
+PLURALS = ("provisioningrequests", "consumerapps", "catalogues", "plans", "apiproducts")
 T = TypeVar("T")
 
 
@@ -77,6 +78,19 @@ class Cluster:
         except ApiException as exc:
             if exc.status != 404:
                 raise
+
+    def release_namespace(self, name: str) -> None:
+        """Test clean-up: drop our finalizers (the test's Tyk may be gone already), then delete."""
+        for plural in PLURALS:
+            items = self.custom.list_namespaced_custom_object(GROUP, VERSION, name, plural)["items"]
+            for item in items:
+                if item["metadata"].get("finalizers"):
+                    try:
+                        self.patch(plural, item["metadata"]["name"], {"metadata": {"finalizers": None}}, name)
+                    except ApiException as exc:
+                        if exc.status != 404:
+                            raise
+        self.delete_namespace(name)
 
     def create_secret(self, namespace: str, name: str, data: dict[str, str]) -> None:
         self.core.create_namespaced_secret(namespace, {"metadata": {"name": name}, "stringData": data})

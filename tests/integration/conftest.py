@@ -22,7 +22,7 @@ TEST_SETTINGS = {
     "TYK_PORTAL_STALLED_RETRY_INTERVAL": "3",
     "TYK_PORTAL_PROVIDER_RETRY_INTERVAL": "0.5",
     "TYK_PORTAL_DEFAULT_RESYNC_INTERVAL": "2",
-    "TYK_PORTAL_TYK_TIMEOUT": "2",
+    "TYK_PORTAL_TYK_TIMEOUT": "5",
     "TYK_PORTAL_TYK_RETRIES": "1",
     "TYK_PORTAL_TYK_BACKOFF": "0.05",
     "TYK_PORTAL_WATCH_SERVER_TIMEOUT": "30",
@@ -76,7 +76,7 @@ def namespace(cluster: Cluster) -> Iterator[str]:
     name = f"t-{uuid.uuid4().hex[:10]}"
     cluster.create_namespace(name)
     yield name
-    cluster.delete_namespace(name)
+    cluster.release_namespace(name)
 
 
 @pytest.fixture

@@ -1,0 +1,85 @@
+"""Drift: policies edited or deleted in Tyk are repaired on the provider's resync; steady state is cheap."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+from kopf.testing import KopfRunner
+
+from tests.emulators.tyk import TykControl, TykEmulator
+
+from .cluster import Cluster, wait_for
+from .conftest import make_provider
+from .test_policies import AUTH, plan, product, tyk_policy
+
+
+def test_edited_and_deleted_policies_are_repaired(
+    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator
+) -> None:
+    provider = make_provider(cluster, namespace, tyk.url, prefix="dr")
+    cluster.create("apiproducts", product("shop", provider, [{"apiID": "orders-api"}]), namespace)
+    cluster.create("plans", plan("gold", provider, rateLimit={"requests": 10, "per": "1s"}), namespace)
+    cluster.wait_condition("apiproducts", "shop", namespace, reason="PolicySynced")
+    cluster.wait_condition("plans", "gold", namespace, reason="PolicySynced")
+    product_id, plan_id = f"dr.product.{namespace}.shop", f"dr.plan.{namespace}.gold"
+
+    edited = tyk_policy(tyk, plan_id)
+    assert edited is not None
+    edited["rate"] = 100000
+    assert httpx.put(f"{tyk.url}/api/portal/policies/{plan_id}", json=edited, headers=AUTH).status_code == 200
+    assert httpx.delete(f"{tyk.url}/api/portal/policies/{product_id}", headers=AUTH).status_code == 200
+
+    wait_for(
+        lambda: (tyk_policy(tyk, plan_id) or {}).get("rate") == 10, what="plan rate restored", timeout=20
+    )
+    wait_for(lambda: tyk_policy(tyk, product_id) is not None, what="product policy recreated", timeout=20)
+    assert set(tyk_policy(tyk, product_id)["access_rights"]) == {"orders-api"}
+    reasons = [
+        e["reason"] for e in cluster.events_for(namespace, "gold") + cluster.events_for(namespace, "shop")
+    ]
+    assert reasons.count("DriftRepaired") >= 2
+
+
+def test_steady_state_costs_one_list_per_resync_and_no_writes(
+    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
+) -> None:
+    provider = make_provider(cluster, namespace, tyk.url, prefix="scale")
+    cluster.wait_condition("tykproviders", provider, reason="Connected")
+    for index in range(100):
+        cluster.create("apiproducts", product(f"p{index}", provider, [{"apiID": "weather-api"}]), namespace)
+        cluster.create(
+            "plans", plan(f"t{index}", provider, rateLimit={"requests": index + 1, "per": "1s"}), namespace
+        )
+
+    def all_ready() -> bool:
+        items = [
+            *cluster.custom.list_namespaced_custom_object(
+                "apiportal.dev", "v1alpha1", namespace, "apiproducts"
+            )["items"],
+            *cluster.custom.list_namespaced_custom_object("apiportal.dev", "v1alpha1", namespace, "plans")[
+                "items"
+            ],
+        ]
+        ready = [
+            i
+            for i in items
+            if any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in (i.get("status") or {}).get("conditions", [])
+            )
+        ]
+        return len(ready) == 200
+
+    wait_for(all_ready, what="200 products and plans Ready", timeout=120, interval=1.0)
+    time.sleep(3)  # let the last status writes land in the operator's indexes
+    control.clear_requests()
+    time.sleep(7)  # several resync intervals of 2 s
+    requests = [r for r in control.requests() if r["server"] == "dashboard"]
+    lists = [r for r in requests if r["method"] == "GET" and r["path"] == "/api/portal/policies"]
+    writes = [r for r in requests if r["method"] in ("POST", "PUT", "DELETE")]
+    others = [r for r in requests if r not in lists]
+    assert writes == []
+    assert others == [], others[:5]
+    assert 2 <= len(lists) <= 5, len(lists)
+    cluster.delete("tykproviders", provider)
