@@ -21,6 +21,8 @@ class OperatorSettings:
     provider_retry_interval: float = 15.0
     # Drift resync interval when a TykProvider does not set spec.resyncInterval.
     default_resync_interval: float = 300.0
+    # How often credentials are looked at for due rotations and ended overlaps (no Tyk calls).
+    credential_check_interval: float = 30.0
     # Tyk HTTP client.
     tyk_timeout: float = 10.0
     tyk_retries: int = 3

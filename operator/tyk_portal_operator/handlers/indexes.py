@@ -63,3 +63,54 @@ def policy_referrers(kind: str, namespace: str, name: str, *indexes: kopf.Index[
     """Who still references a product or plan."""
     key = (kind, namespace, name)
     return sorted({referrer for index in indexes for referrer in index.get(key, [])})
+
+
+def _ready(body: Any) -> tuple[bool, str | None]:
+    for condition in (body.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return condition.get("status") == "True", condition.get("reason")
+    return False, None
+
+
+@kopf.index("apiproducts")
+def product_summaries(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+    """("APIProduct", ns, name) -> readiness and policy id (for catalogue status)."""
+    ready, reason = _ready(body)
+    return {
+        ("APIProduct", namespace, name): {
+            "ready": ready,
+            "reason": reason,
+            "policyID": (body.get("status") or {}).get("policyID"),
+        }
+    }
+
+
+@kopf.index("plans")
+def plan_summaries(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+    """("Plan", ns, name) -> readiness and policy id (for catalogue status)."""
+    ready, reason = _ready(body)
+    return {
+        ("Plan", namespace, name): {
+            "ready": ready,
+            "reason": reason,
+            "policyID": (body.get("status") or {}).get("policyID"),
+        }
+    }
+
+
+@kopf.index("provisioningrequests")
+def request_summaries(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+    """(ns, app) -> one credential summary per request (for app status and gauges)."""
+    spec, status = body.get("spec") or {}, body.get("status") or {}
+    ready, reason = _ready(body)
+    summary = {
+        "request": name,
+        "secretName": status.get("secretName") or spec.get("secretName") or f"{name}-credentials",
+        "products": [p.get("name") for p in spec.get("products") or []],
+        "plan": (spec.get("planRef") or {}).get("name", ""),
+        "type": spec.get("credentialType") or "AuthToken",
+        "ready": ready,
+        "reason": reason,
+        "expiresAt": status.get("expiresAt") or status.get("nextRotationTime"),
+    }
+    return {(namespace, (spec.get("appRef") or {}).get("name")): summary}

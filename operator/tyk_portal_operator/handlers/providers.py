@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 from typing import Any
 
 import kopf
 
 from ..core.conditions import Outcome, Reason
-from ..metrics import DRIFT_REPAIRS
+from ..core.credentials import parse_time
+from ..metrics import CREDENTIALS_EXPIRING, DRIFT_REPAIRS, PENDING_APPROVALS
 from ..models import TykProvider
 from ..services.policies import repair_drift, tyk_failure
 from ..services.providers import check_provider, forget_provider
@@ -29,6 +31,18 @@ async def _pause(stopped: kopf.DaemonStopped, body: kopf.Body, seconds: float, g
     while remaining > 0 and not stopped and body.get("metadata", {}).get("generation") == generation:
         await asyncio.sleep(min(_STEP, remaining))
         remaining -= _STEP
+
+
+def _update_gauges(summaries: Any, now: datetime.datetime) -> None:
+    pending = expiring = 0
+    soon = now + datetime.timedelta(days=7)
+    for key in summaries:
+        for summary in summaries[key]:
+            pending += summary.get("reason") == "AwaitingApproval"
+            expires = parse_time(summary.get("expiresAt"))
+            expiring += bool(expires and expires <= soon)
+    PENDING_APPROVALS.set(pending)
+    CREDENTIALS_EXPIRING.set(expiring)
 
 
 @kopf.daemon("tykproviders", cancellation_timeout=5.0)
@@ -82,6 +96,7 @@ async def provider_loop(
                 ):
                     ctx.emit(data, "Warning", str(reason), failure.message)
                 continue
+        _update_gauges(kwargs["request_summaries"], ctx.clock())
         wait = state.resync_interval if state.ready else ctx.settings.provider_retry_interval
         await _pause(stopped, body, wait, generation)
 

@@ -144,6 +144,9 @@ class ProvisioningRequestStatus(ResourceStatus):
     next_rotation_time: str | None = None
     previous_key_expires_at: str | None = None
     suspended: bool | None = None
+    handled_rotate_token: str | None = Field(
+        default=None, description="The last apiportal.dev/rotate annotation value acted on."
+    )
 
 
 class ProvisioningRequest(CustomResource):

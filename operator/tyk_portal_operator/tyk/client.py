@@ -317,6 +317,19 @@ class DashboardClient:
             secrets=(key_id,),
         )
 
+    async def delete_key_by_hash(self, key_hash: str) -> bool:
+        """Delete a key by its hash (``?hashed=1``), for when the key itself is no longer known.
+
+        Needs the Dashboard's ``enable_delete_key_by_hash``.
+
+        Returns:
+            True if it was deleted now, False if it was already gone.
+        """
+        response = await self._http.request(
+            "DELETE", _KEY, {"id": key_hash}, query={"hashed": 1}, idempotent=True, expected=frozenset({404})
+        )
+        return response.status_code != 404
+
     async def delete_key(self, key_id: str) -> bool:
         """Delete a key.
 

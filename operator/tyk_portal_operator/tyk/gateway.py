@@ -330,3 +330,15 @@ class GatewayClient:
             "DELETE", _KEY, {"id": key_id}, idempotent=True, secrets=(key_id,), expected=frozenset({404})
         )
         return response.status_code != 404
+
+    async def delete_key_by_hash(self, key_hash: str) -> bool:
+        """Delete a key by its hash (``?hashed=true``); False if it was already gone."""
+        response = await self._http.request(
+            "DELETE",
+            _KEY,
+            {"id": key_hash},
+            query={"hashed": "true"},
+            idempotent=True,
+            expected=frozenset({404}),
+        )
+        return response.status_code != 404

@@ -62,6 +62,10 @@ class TykBackend(Protocol):
         """Replace a key's session, keeping quota counters."""
         ...
 
+    async def delete_key_by_hash(self, key_hash: str) -> bool:
+        """Delete a key by its hash; False if it was already gone."""
+        ...
+
     async def delete_key(self, key_id: str) -> bool:
         """Delete a key; False if it was already gone."""
         ...

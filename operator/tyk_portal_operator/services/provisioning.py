@@ -1,0 +1,340 @@
+"""ProvisioningRequest: eligibility, approval, crash-safe issuance, rotation, suspension, revocation.
+
+Crash safety: a new key is generated here, written to the Secret first, and only then created in
+Tyk under that custom id. Any retry finds the key in the Secret and makes Tyk match it, so there is
+exactly one key per request and a key deleted in Tyk by hand is restored.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import secrets
+from typing import Any
+
+from ..core.approval import (
+    RequestInputs,
+    approval_outcome,
+    check_eligibility,
+    decide_approval,
+    plan_key,
+    product_keys,
+)
+from ..core.conditions import Outcome, Reason, Severity
+from ..core.credentials import (
+    credential_fingerprint,
+    expiry_for,
+    format_time,
+    key_from_entropy,
+    key_session,
+    merge_session_for_update,
+    next_rotation_time,
+    parse_time,
+    previous_key_expired,
+    previous_key_expires_at,
+    read_keys,
+    render_secret,
+    rotation_due,
+    secret_owned_by,
+    session_differs,
+)
+from ..core.durations import parse_duration
+from ..core.naming import ROTATE_ANNOTATION, secret_name_for
+from ..errors import RetryableError, StalledError
+from ..kube import KubeConflict
+from ..logging_setup import remember_secret
+from ..models import APIProduct, Catalogue, ConsumerApp, Plan, ProvisioningRequest
+from ..tyk import TykBackend, TykError
+from .context import Context
+from .policies import tyk_failure
+from .providers import resolve_provider
+
+__all__ = ["finalize_request", "gather_inputs", "reconcile_request"]
+
+log = logging.getLogger(__name__)
+
+
+def new_key() -> str:
+    """A fresh credential: 256 bits from the OS's CSPRNG."""
+    key = key_from_entropy(secrets.token_bytes(32))
+    remember_secret(key)
+    return key
+
+
+async def gather_inputs(ctx: Context, request: ProvisioningRequest) -> RequestInputs:
+    """Read everything eligibility and approval depend on."""
+    namespace = request.namespace or ""
+    ns_obj = await ctx.kube.get_namespace(namespace)
+    app_body = await ctx.kube.get_resource("consumerapps", namespace, request.spec.app_ref.name)
+    cat_ref = request.spec.catalogue_ref
+    cat_body = await ctx.kube.get_resource("catalogues", cat_ref.namespace or namespace, cat_ref.name)
+    products: dict[tuple[str, str], APIProduct | None] = {}
+    for key in product_keys(request):
+        body = await ctx.kube.get_resource("apiproducts", key[0], key[1])
+        products[key] = APIProduct.model_validate(body) if body else None
+    plan_ns, plan_name = plan_key(request)
+    plan_body = await ctx.kube.get_resource("plans", plan_ns, plan_name)
+    return RequestInputs(
+        request=request,
+        namespace_labels=((ns_obj or {}).get("metadata") or {}).get("labels") or {},
+        app=ConsumerApp.model_validate(app_body) if app_body else None,
+        catalogue=Catalogue.model_validate(cat_body) if cat_body else None,
+        products=products,
+        plan=Plan.model_validate(plan_body) if plan_body else None,
+    )
+
+
+def _raise_for(outcome: Outcome) -> None:
+    if outcome.reason.severity in (Severity.PROGRESSING, Severity.WAITING):
+        raise RetryableError(outcome.reason, outcome.message)
+    raise StalledError(outcome.reason, outcome.message)
+
+
+async def _write_secret(
+    ctx: Context, namespace: str, existing: dict[str, Any] | None, manifest: dict[str, Any]
+) -> None:
+    if existing is None:
+        await ctx.kube.create_secret(namespace, manifest)
+        return
+    manifest = {
+        **manifest,
+        "metadata": {**manifest["metadata"], "resourceVersion": existing["metadata"]["resourceVersion"]},
+    }
+    await ctx.kube.replace_secret(namespace, manifest["metadata"]["name"], manifest)
+
+
+async def _ensure_key(backend: TykBackend, key: str, session: dict[str, Any]) -> tuple[str, str | None]:
+    """Make Tyk hold `key` with `session`; returns what was done and the key hash when known."""
+    actual = await backend.get_key(key)
+    if actual is None:
+        record = await backend.create_key(key, session)
+        return "created", record.key_hash
+    if session_differs(session, actual):
+        await backend.update_key(key, merge_session_for_update(session, actual))
+        return "updated", None
+    return "unchanged", None
+
+
+async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
+    """Bring one request to its desired state; raises Retryable/StalledError when it cannot."""
+    request = ProvisioningRequest.model_validate(body)
+    namespace = request.namespace or ""
+    now = ctx.clock()
+    inputs = await gather_inputs(ctx, request)
+
+    approval = request.status.approval
+    if approval is None or approval.decision == "Approved":
+        failure = check_eligibility(inputs)
+        if failure is not None:
+            _raise_for(failure)
+    if approval is None:
+        approval = decide_approval(inputs, now)
+        if approval is not None:
+            await ctx.kube.patch_status(
+                "provisioningrequests",
+                namespace,
+                request.name,
+                {"approval": approval.model_dump(exclude_none=True)},
+            )
+            body.setdefault("status", {})["approval"] = approval.model_dump(exclude_none=True)
+            ctx.emit(body, "Normal", "Approved", approval.reason or "approved")
+    waiting = approval_outcome(approval, request)
+    if waiting is not None:
+        _raise_for(waiting)
+    assert approval is not None
+
+    plan = inputs.plan
+    assert plan is not None
+    product_ids = [str(p.status.policy_id) for p in inputs.products.values() if p is not None]
+    plan_id = str(plan.status.policy_id)
+    provider = resolve_provider(ctx, None if not plan.status.provider else _ref(plan.status.provider))
+    assert provider.backend is not None
+
+    secret_name = secret_name_for(request.name, request.spec.secret_name)
+    secret = await ctx.kube.get_secret(namespace, secret_name)
+    if secret is not None and not secret_owned_by(secret, request.uid):
+        raise StalledError(
+            Reason.SECRET_CONFLICT,
+            f"Secret {namespace}/{secret_name} exists and is not owned by this request; "
+            "delete it or choose another spec.secretName",
+        )
+    current, previous, previous_expires = read_keys(secret)
+    for known in (current, previous):
+        if known:
+            remember_secret(known)
+    status = request.status
+    issued_at = parse_time(status.issued_at) or now
+    last_rotation = parse_time(status.last_rotation_time)
+    rotate_token = request.annotations.get(ROTATE_ANNOTATION)
+    handled_token = status.handled_rotate_token
+    key_expiry = parse_duration(plan.spec.key_expiry) if plan.spec.key_expiry else None
+    suspended = bool(request.spec.suspended)
+    events: list[tuple[str, str]] = []
+
+    try:
+        if current is None:
+            if status.key_hash:
+                # The Secret was deleted: the old key cannot be recovered, so revoke it by hash.
+                await provider.backend.delete_key_by_hash(status.key_hash)
+                events.append(
+                    (
+                        "SecretRestored",
+                        f"Secret {secret_name} was missing; issued a new key and revoked the old one",
+                    )
+                )
+            current, previous, previous_expires = new_key(), None, None
+            issued_at, handled_token = now, rotate_token
+        elif rotation_due(
+            request,
+            last_rotation=last_rotation,
+            issued_at=issued_at,
+            rotate_annotation=rotate_token,
+            last_handled_rotate_token=handled_token,
+            now=now,
+        ):
+            if previous:
+                await provider.backend.delete_key(previous)
+            previous, current = current, new_key()
+            previous_expires = previous_key_expires_at(request, now)
+            last_rotation, handled_token = now, rotate_token
+            events.append(
+                (
+                    "Rotated",
+                    f"Rotated the key; the previous one stays valid until {format_time(previous_expires)}",
+                )
+            )
+        elif previous and previous_key_expired(previous_expires, now):
+            await provider.backend.delete_key(previous)
+            previous, previous_expires = None, None
+            events.append(("PreviousKeyRevoked", "The overlap ended; revoked the previous key"))
+
+        expires_at = expiry_for(key_expiry, issued_at)
+        session = key_session(
+            request, product_ids, plan_id, provider.config.org_id, expires_at, suspended=suspended
+        )
+        manifest = render_secret(
+            request,
+            inputs.app,
+            secret_name=secret_name,
+            api_key=current,
+            previous_key=previous,
+            previous_expires_at=previous_expires,
+            gateway_url=provider.config.gateway_url,
+            products=[f"{k[0]}/{k[1]}" for k in product_keys(request)],
+            plan=f"{plan.namespace}/{plan.name}",
+            key_hash=status.key_hash,
+            issued_at=issued_at,
+        )
+        if secret is None or _secret_changed(secret, manifest):
+            # Secret first: a crash after this line leaves a key we can still put into Tyk.
+            await _write_secret(ctx, namespace, secret, dict(manifest))
+        action, key_hash = await _ensure_key(provider.backend, current, session)
+    except KubeConflict as exc:
+        raise RetryableError(
+            Reason.RECONCILING, f"Secret {secret_name} changed while writing it; retrying"
+        ) from exc
+    except TykError as exc:
+        raise tyk_failure(exc, "writing the key") from exc
+
+    if action == "created" and status.key_hash and not events:
+        events.append(("KeyRestored", "The key was missing in Tyk; restored it from the Secret"))
+    elif action == "created" and not status.key_hash:
+        events.append(
+            (
+                "CredentialIssued",
+                f"Issued a key (fingerprint {credential_fingerprint(current)}) into Secret {secret_name}",
+            )
+        )
+    if suspended != bool(status.suspended):
+        events.append(
+            (
+                "Suspended" if suspended else "Resumed",
+                "Disabled the key in Tyk" if suspended else "Re-enabled the key in Tyk",
+            )
+        )
+    for reason, message in events:
+        ctx.emit(body, "Normal", reason, message)
+
+    next_rotation = next_rotation_time(request, last_rotation=last_rotation, issued_at=issued_at)
+    fields = {
+        "secretName": secret_name,
+        "keyHash": key_hash or status.key_hash,
+        "policies": [*product_ids, plan_id],
+        "provider": provider.name,
+        "issuedAt": format_time(issued_at),
+        "expiresAt": format_time(datetime.datetime.fromtimestamp(expires_at, datetime.UTC))
+        if expires_at
+        else None,
+        "lastRotationTime": format_time(last_rotation) if last_rotation else None,
+        "nextRotationTime": format_time(next_rotation) if next_rotation else None,
+        "previousKeyExpiresAt": format_time(previous_expires) if previous_expires else None,
+        "suspended": suspended,
+        "handledRotateToken": handled_token,
+    }
+    outcome = (
+        Outcome(Reason.SUSPENDED, "the credential is suspended (spec.suspended: true)")
+        if suspended
+        else Outcome(Reason.CREDENTIAL_ISSUED, f"credential issued into Secret {secret_name}")
+    )
+    await ctx.write_status("provisioningrequests", body, outcome, fields)
+    return outcome
+
+
+def _ref(name: str) -> Any:
+    from ..models.base import LocalObjectRef
+
+    return LocalObjectRef(name=name)
+
+
+def _secret_changed(existing: dict[str, Any], manifest: dict[str, Any]) -> bool:
+    meta, want = existing.get("metadata") or {}, manifest["metadata"]
+    return (
+        (existing.get("data") or {}) != manifest.get("data")
+        or {**(meta.get("labels") or {})} != want.get("labels", {})
+        or {k: v for k, v in (meta.get("annotations") or {}).items() if k in want.get("annotations", {})}
+        != want.get("annotations", {})
+        or meta.get("ownerReferences") != want.get("ownerReferences")
+    )
+
+
+async def finalize_request(ctx: Context, body: dict[str, Any]) -> None:
+    """Revoke the request's keys in Tyk and delete its Secret (or, for Orphan, keep both)."""
+    request = ProvisioningRequest.model_validate(body)
+    namespace = request.namespace or ""
+    secret_name = request.status.secret_name or secret_name_for(request.name, request.spec.secret_name)
+    secret = await ctx.kube.get_secret(namespace, secret_name)
+    owned = secret is not None and secret_owned_by(secret, request.uid)
+    if (request.spec.deletion_policy or "Revoke") == "Orphan":
+        if owned and secret is not None:
+            # Keep the Secret: without the ownerReference the garbage collector leaves it alone.
+            kept = {**secret, "metadata": {**secret["metadata"], "ownerReferences": None}}
+            await ctx.kube.replace_secret(namespace, secret_name, kept)
+        return
+    if not request.status.provider:
+        if owned:
+            await ctx.kube.delete_secret(namespace, secret_name)
+        return
+    state = ctx.providers.get(request.status.provider)
+    if state is None and await ctx.kube.get_resource("tykproviders", None, request.status.provider) is None:
+        ctx.emit(
+            body, "Warning", "KeyOrphaned", f"TykProvider {request.status.provider} is gone; key left in Tyk"
+        )
+        if owned:
+            await ctx.kube.delete_secret(namespace, secret_name)
+        return
+    if state is None or state.backend is None or not state.ready:
+        raise RetryableError(
+            Reason.PROVIDER_NOT_READY, f'TykProvider "{request.status.provider}" is not Ready'
+        )
+    current, previous, _ = read_keys(secret if owned else None)
+    try:
+        for key in (current, previous):
+            if key:
+                await state.backend.delete_key(key)
+        if current is None and request.status.key_hash:
+            await state.backend.delete_key_by_hash(request.status.key_hash)
+    except TykError as exc:
+        raise tyk_failure(exc, "revoking the key") from exc
+    if owned:
+        await ctx.kube.delete_secret(namespace, secret_name)
+    ctx.emit(body, "Normal", "Revoked", "Revoked the key in Tyk and deleted the Secret")

@@ -1,0 +1,189 @@
+"""From request to a working API key in a Secret: approval, issuance, rotation, suspension, revocation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from kopf.testing import KopfRunner
+
+from tests.emulators.tyk import TykControl, TykEmulator
+
+from .cluster import Cluster, wait_for
+from .conftest import make_provider
+from .test_policies import AUTH, plan, product
+
+
+def setup_portal(
+    cluster: Cluster, namespace: str, tyk: TykEmulator, *, approval: str = "Automatic", prefix: str = "pv"
+) -> str:
+    provider = make_provider(cluster, namespace, tyk.url, prefix=prefix)
+    cluster.create("apiproducts", product("orders", provider, [{"apiID": "orders-api"}]), namespace)
+    cluster.create(
+        "plans", plan("free", provider, rateLimit={"requests": 50, "per": "1s"}, approval=approval), namespace
+    )
+    cluster.create(
+        "catalogues",
+        {
+            "kind": "Catalogue",
+            "metadata": {"name": "public"},
+            "spec": {"visibility": "Public", "products": [{"name": "orders"}], "plans": [{"name": "free"}]},
+        },
+        namespace,
+    )
+    cluster.create(
+        "consumerapps",
+        {"kind": "ConsumerApp", "metadata": {"name": "mobile"}, "spec": {"displayName": "Mobile"}},
+        namespace,
+    )
+    cluster.wait_condition("apiproducts", "orders", namespace, reason="PolicySynced")
+    cluster.wait_condition("plans", "free", namespace, reason="PolicySynced")
+    return provider
+
+
+def request(name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "kind": "ProvisioningRequest",
+        "metadata": {"name": name},
+        "spec": {
+            "appRef": {"name": "mobile"},
+            "catalogueRef": {"name": "public"},
+            "products": [{"name": "orders"}],
+            "planRef": {"name": "free"},
+            **spec,
+        },
+    }
+
+
+def gateway_status(tyk: TykEmulator, key: str) -> int:
+    return httpx.get(f"{tyk.gateway_url}/orders/items", headers={"Authorization": key}).status_code
+
+
+def test_automatic_approval_issues_a_working_key(
+    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
+) -> None:
+    setup_portal(cluster, namespace, tyk)
+    cluster.create("provisioningrequests", request("r1"), namespace)
+    obj = cluster.wait_condition("provisioningrequests", "r1", namespace, reason="CredentialIssued")
+    assert obj["status"]["approval"]["decision"] == "Approved"
+    key = cluster.secret_value(namespace, "r1-credentials", "api-key")
+    assert key and len(key) >= 64
+    assert key not in str(obj)
+    assert cluster.secret_value(namespace, "r1-credentials", "gateway-url") == "https://gateway.example.com"
+    assert gateway_status(tyk, key) == 200
+    session = httpx.get(f"{tyk.url}/api/keys/{key}", headers=AUTH).json()["data"]
+    assert session["apply_policies"] == [f"pv.product.{namespace}.orders", f"pv.plan.{namespace}.free"]
+    secret = cluster.get_secret(namespace, "r1-credentials")
+    assert secret["metadata"]["ownerReferences"][0]["uid"] == obj["metadata"]["uid"]
+
+    # Self-healing: a key deleted in Tyk comes back from the Secret.
+    assert httpx.delete(f"{tyk.url}/api/keys/{key}", headers=AUTH).status_code == 200
+    wait_for(lambda: gateway_status(tyk, key) == 200, what="key restored", timeout=20)
+
+    # On-demand rotation: new key, old one valid during the overlap.
+    cluster.patch(
+        "provisioningrequests",
+        "r1",
+        {"metadata": {"annotations": {"apiportal.dev/rotate": "now"}}},
+        namespace,
+    )
+    new = wait_for(
+        lambda: (v := cluster.secret_value(namespace, "r1-credentials", "api-key")) != key and v,
+        what="rotated key",
+    )
+    assert cluster.secret_value(namespace, "r1-credentials", "api-key-previous") == key
+    assert gateway_status(tyk, new) == 200 and gateway_status(tyk, key) == 200
+
+    # Suspension disables, clearing it re-enables.
+    cluster.patch("provisioningrequests", "r1", {"spec": {"suspended": True}}, namespace)
+    cluster.wait_condition("provisioningrequests", "r1", namespace, status="False", reason="Suspended")
+    wait_for(lambda: gateway_status(tyk, new) == 403, what="suspended key rejected")
+    cluster.patch("provisioningrequests", "r1", {"spec": {"suspended": False}}, namespace)
+    wait_for(lambda: gateway_status(tyk, new) == 200, what="key re-enabled")
+
+    # Revocation: deleting the request deletes the keys and the Secret.
+    cluster.delete("provisioningrequests", "r1", namespace)
+    wait_for(lambda: cluster.get("provisioningrequests", "r1", namespace) is None, what="request gone")
+    assert gateway_status(tyk, new) == 403 and gateway_status(tyk, key) == 403
+    wait_for(lambda: cluster.get_secret(namespace, "r1-credentials") is None, what="secret gone")
+
+
+def test_manual_approval_and_denial(
+    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
+) -> None:
+    setup_portal(cluster, namespace, tyk, approval="Manual", prefix="man")
+    cluster.create("provisioningrequests", request("wait", useCase="mobile checkout"), namespace)
+    cluster.create("provisioningrequests", request("nope"), namespace)
+    cluster.wait_condition(
+        "provisioningrequests", "wait", namespace, status="False", reason="AwaitingApproval"
+    )
+    cluster.wait_condition(
+        "provisioningrequests", "nope", namespace, status="False", reason="AwaitingApproval"
+    )
+    assert cluster.get_secret(namespace, "wait-credentials") is None
+    assert control.count("POST", "/api/keys") == 0
+
+    from tyk_portal_operator.kubectl_portal import main as portal
+
+    assert (
+        portal(["approve", "wait", "-n", namespace, "--reason", "ok", "--kubeconfig", cluster.kubeconfig])
+        == 0
+    )
+    assert (
+        portal(
+            ["deny", "nope", "-n", namespace, "--reason", "no use case", "--kubeconfig", cluster.kubeconfig]
+        )
+        == 0
+    )
+    cluster.wait_condition("provisioningrequests", "wait", namespace, reason="CredentialIssued")
+    denied = cluster.wait_condition(
+        "provisioningrequests", "nope", namespace, status="False", reason="Denied"
+    )
+    assert "no use case" in denied["status"]["conditions"][0]["message"]
+    assert cluster.get_secret(namespace, "nope-credentials") is None
+    assert control.count("POST", "/api/keys") == 1
+
+
+def test_secret_conflict_is_never_overwritten(
+    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
+) -> None:
+    setup_portal(cluster, namespace, tyk, prefix="sc")
+    cluster.create_secret(namespace, "mine", {"api-key": "user-owned"})
+    cluster.create("provisioningrequests", request("r2", secretName="mine"), namespace)
+    obj = cluster.wait_condition(
+        "provisioningrequests", "r2", namespace, status="False", reason="SecretConflict"
+    )
+    assert "mine" in obj["status"]["conditions"][0]["message"]
+    assert cluster.secret_value(namespace, "mine", "api-key") == "user-owned"
+    assert control.count("POST", "/api/keys") == 0
+
+
+def test_crash_between_secret_and_tyk_converges_on_one_key(
+    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
+) -> None:
+    setup_portal(cluster, namespace, tyk, prefix="cr")
+    # Tyk processes the key create, then the connection drops before the answer (a crash after write).
+    control.drop(match="POST /api/keys", times=2)
+    cluster.create("provisioningrequests", request("r3"), namespace)
+    cluster.wait_condition("provisioningrequests", "r3", namespace, reason="CredentialIssued", timeout=40)
+    key = cluster.secret_value(namespace, "r3-credentials", "api-key")
+    keys = httpx.get(f"{tyk.url}/api/keys/detailed?p=-1", headers=AUTH).json()["keys"]
+    ours = [
+        k
+        for k in keys
+        if (k["data"].get("meta_data") or {}).get("apiportal.dev/request") == f"{namespace}/r3"
+    ]
+    assert len(ours) == 1
+    assert gateway_status(tyk, key) == 200
+
+
+def test_ineligible_request_never_reaches_tyk(
+    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
+) -> None:
+    setup_portal(cluster, namespace, tyk, prefix="ne")
+    cluster.create("provisioningrequests", request("r4", appRef={"name": "ghost"}), namespace)
+    obj = cluster.wait_condition(
+        "provisioningrequests", "r4", namespace, status="False", reason="AppNotFound"
+    )
+    assert "ghost" in obj["status"]["conditions"][0]["message"]
+    assert control.count("POST", "/api/keys") == 0
