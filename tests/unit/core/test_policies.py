@@ -149,3 +149,23 @@ def test_ownership() -> None:
     assert ownership_of({"meta_data": {"apiportal.dev/policy-uid": "uid-1"}}, "uid-1") == "ours"
     assert ownership_of({"meta_data": {}}, "uid-1") == "unmarked"
     assert ownership_of({"meta_data": {"apiportal.dev/policy-uid": "other"}}, "uid-1") == "foreign"
+
+
+def test_policy_shapes_match_the_dashboard_openapi_document() -> None:
+    from tests.emulator_tests.tyk.openapi import require_spec, validate
+
+    require_spec()
+    product = _product(apis=[{"tags": ["shop"], "allowedURLs": [{"url": "/x", "methods": ["GET"]}]}])
+    validate(product_policy(product, resolve_apis(product.spec.apis, APIS), PROVIDER), "Policy")
+    validate(
+        plan_policy(
+            _plan(
+                rateLimit={"requests": 1, "per": "1s"},
+                quota={"max": 5, "renewalPeriod": "1h"},
+                throttle={"interval": "1s", "retryLimit": 2},
+                keyExpiry="1d",
+            ),
+            PROVIDER,
+        ),
+        "Policy",
+    )
