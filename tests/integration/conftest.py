@@ -4,6 +4,7 @@ cluster when PORTAL_TEST_KUBECONFIG is set) and Tyk emulators started per test."
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,8 +59,9 @@ def cluster(kubeconfig: str) -> Cluster:
 @pytest.fixture(scope="session")
 def operator(cluster: Cluster) -> Iterator[KopfRunner]:
     """The real operator, once per test session (worker), watching all namespaces."""
-    saved = {key: os.environ.get(key) for key in [*TEST_SETTINGS, "KUBECONFIG"]}
+    saved = {key: os.environ.get(key) for key in [*TEST_SETTINGS, "KUBECONFIG", "TYK_PORTAL_METRICS_PORT"]}
     os.environ.update(TEST_SETTINGS)
+    os.environ["TYK_PORTAL_METRICS_PORT"] = str(free_port())
     os.environ["KUBECONFIG"] = cluster.kubeconfig
     args = ["run", "--standalone", "--all-namespaces", "-m", "tyk_portal_operator.handlers"]
     with KopfRunner(args, timeout=60) as runner:
@@ -92,6 +94,12 @@ def tyk() -> Iterator[TykEmulator]:
 def control(tyk: TykEmulator) -> Iterator[TykControl]:
     with TykControl(tyk.url) as ctl:
         yield ctl
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def unique(prefix: str) -> str:

@@ -187,3 +187,49 @@ def test_ineligible_request_never_reaches_tyk(
     )
     assert "ghost" in obj["status"]["conditions"][0]["message"]
     assert control.count("POST", "/api/keys") == 0
+
+
+def test_interval_rotation_overlap_and_secret_recreation(
+    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
+) -> None:
+    setup_portal(cluster, namespace, tyk, prefix="ro")
+    cluster.create(
+        "provisioningrequests", request("r6", rotation={"interval": "4s", "overlap": "3s"}), namespace
+    )
+    cluster.wait_condition("provisioningrequests", "r6", namespace, reason="CredentialIssued")
+    first = cluster.secret_value(namespace, "r6-credentials", "api-key")
+    assert first
+    second = wait_for(
+        lambda: (v := cluster.secret_value(namespace, "r6-credentials", "api-key")) != first and v,
+        what="interval rotation",
+        timeout=20,
+    )
+    assert cluster.secret_value(namespace, "r6-credentials", "api-key-previous") == first
+    assert gateway_status(tyk, first) == 200 and gateway_status(tyk, second) == 200
+    # After the overlap the previous key is revoked in Tyk and removed from the Secret.
+    wait_for(lambda: gateway_status(tyk, first) == 403, what="previous key revoked", timeout=20)
+    assert gateway_status(tyk, str(cluster.secret_value(namespace, "r6-credentials", "api-key"))) == 200
+    obj = cluster.get("provisioningrequests", "r6", namespace)
+    assert obj and obj["status"].get("lastRotationTime")
+
+    # A Secret deleted by a user is rewritten with a new key; the lost one is revoked.
+    cluster.patch("provisioningrequests", "r6", {"spec": {"rotation": None}}, namespace)
+    wait_for(
+        lambda: (
+            (cluster.get("provisioningrequests", "r6", namespace) or {})
+            .get("status", {})
+            .get("nextRotationTime")
+            is None
+        ),
+        what="rotation off",
+    )
+    lost = cluster.secret_value(namespace, "r6-credentials", "api-key")
+    cluster.core.delete_namespaced_secret("r6-credentials", namespace)
+    fresh = wait_for(
+        lambda: cluster.secret_value(namespace, "r6-credentials", "api-key"),
+        what="secret rewritten",
+        timeout=20,
+    )
+    assert fresh != lost
+    assert gateway_status(tyk, fresh) == 200
+    wait_for(lambda: gateway_status(tyk, str(lost)) == 403, what="lost key revoked")
