@@ -233,3 +233,70 @@ def test_interval_rotation_overlap_and_secret_recreation(
     assert fresh != lost
     assert gateway_status(tyk, fresh) == 200
     wait_for(lambda: gateway_status(tyk, str(lost)) == 403, what="lost key revoked")
+
+
+def test_secret_written_before_tyk_call_is_the_key_tyk_gets(
+    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
+) -> None:
+    """The state between the Secret write and the Tyk call lives in the Secret, not in memory: whatever
+    reconcile comes next (a retry, or a restarted operator) creates exactly that key."""
+    setup_portal(cluster, namespace, tyk, prefix="cs")
+    control.error(status=503, match="POST /api/keys")
+    cluster.create("provisioningrequests", request("r7"), namespace)
+    cluster.wait_condition("provisioningrequests", "r7", namespace, status="False", reason="TykUnavailable")
+    written = cluster.secret_value(namespace, "r7-credentials", "api-key")
+    assert written  # the Secret came first
+    assert gateway_status(tyk, written) == 403
+    control.clear_faults()
+    cluster.wait_condition("provisioningrequests", "r7", namespace, reason="CredentialIssued")
+    assert cluster.secret_value(namespace, "r7-credentials", "api-key") == written
+    assert gateway_status(tyk, written) == 200
+    keys = httpx.get(f"{tyk.url}/api/keys/detailed?p=-1", headers=AUTH).json()["keys"]
+    assert (
+        len(
+            [
+                k
+                for k in keys
+                if (k["data"].get("meta_data") or {}).get("apiportal.dev/request") == f"{namespace}/r7"
+            ]
+        )
+        == 1
+    )
+
+
+def test_orphan_keeps_key_and_secret(
+    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
+) -> None:
+    setup_portal(cluster, namespace, tyk, prefix="or")
+    cluster.create("provisioningrequests", request("r8", deletionPolicy="Orphan"), namespace)
+    cluster.wait_condition("provisioningrequests", "r8", namespace, reason="CredentialIssued")
+    key = cluster.secret_value(namespace, "r8-credentials", "api-key")
+    cluster.delete("provisioningrequests", "r8", namespace)
+    wait_for(lambda: cluster.get("provisioningrequests", "r8", namespace) is None, what="request gone")
+    assert key and gateway_status(tyk, key) == 200
+    assert cluster.secret_value(namespace, "r8-credentials", "api-key") == key
+
+
+def test_app_status_lists_credentials_and_spec_is_never_mutated(
+    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator
+) -> None:
+    setup_portal(cluster, namespace, tyk, prefix="ap")
+    applied = request("r9", useCase="listing")
+    created = cluster.create("provisioningrequests", applied, namespace)
+    cluster.wait_condition("provisioningrequests", "r9", namespace, reason="CredentialIssued")
+    wait_for(
+        lambda: (
+            [
+                c["request"]
+                for c in ((cluster.get("consumerapps", "mobile", namespace) or {}).get("status") or {}).get(
+                    "credentials", []
+                )
+                if c.get("ready")
+            ]
+            == ["r9"]
+        ),
+        what="app lists the credential",
+    )
+    after = cluster.get("provisioningrequests", "r9", namespace)
+    assert after and after["spec"] == created["spec"]  # GitOps tools see no drift
+    assert after["metadata"]["generation"] == created["metadata"]["generation"]
