@@ -23,7 +23,9 @@ typecheck: $(STAMP)
 
 ## The README's test command: installs everything, then lint, types and the whole test suite.
 test: $(STAMP) lint typecheck
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/integration
+	# The integration suite runs one operator against the emulators; serial keeps its timing honest on 2 cores.
+	$(PY) -m pytest tests/integration
 
 crds: $(STAMP)
 	$(PY) -m tyk_portal_operator.cli crds --output-dir crds

@@ -72,7 +72,16 @@ def test_steady_state_costs_one_list_per_resync_and_no_writes(
         return len(ready) == 200
 
     wait_for(all_ready, what="200 products and plans Ready", timeout=120, interval=1.0)
-    time.sleep(3)  # let the last status writes land in the operator's indexes
+
+    def settled() -> bool:
+        # Until every object's last reconcile is done, single GETs may still show up; wait them out.
+        control.clear_requests()
+        time.sleep(3)
+        return all(
+            r["path"] == "/api/portal/policies" for r in control.requests() if r["server"] == "dashboard"
+        )
+
+    wait_for(settled, what="steady state", timeout=90, interval=0)
     control.clear_requests()
     time.sleep(7)  # several resync intervals of 2 s
     requests = [r for r in control.requests() if r["server"] == "dashboard"]

@@ -73,8 +73,12 @@ def test_product_round_trip(operator: KopfRunner, cluster: Cluster, namespace: s
         lambda: set((tyk_policy(tyk, pid) or {}).get("access_rights", {})) == {"payments-api"},
         what="policy updated to tag-selected API",
     )
-    events = {e["reason"] for e in cluster.events_for(namespace, "shop")}
-    assert {"PolicyCreated", "PolicyUpdated"} <= events
+    wait_for(
+        lambda: (
+            {"PolicyCreated", "PolicyUpdated"} <= {e["reason"] for e in cluster.events_for(namespace, "shop")}
+        ),
+        what="created and updated events",
+    )
 
     # Deleting the product deletes the policy.
     cluster.delete("apiproducts", "shop", namespace)

@@ -103,7 +103,9 @@ def test_automatic_approval_issues_a_working_key(
 
     # Revocation: deleting the request deletes the keys and the Secret.
     cluster.delete("provisioningrequests", "r1", namespace)
-    wait_for(lambda: cluster.get("provisioningrequests", "r1", namespace) is None, what="request gone")
+    wait_for(
+        lambda: cluster.get("provisioningrequests", "r1", namespace) is None, what="request gone", timeout=60
+    )
     assert gateway_status(tyk, new) == 403 and gateway_status(tyk, key) == 403
     wait_for(lambda: cluster.get_secret(namespace, "r1-credentials") is None, what="secret gone")
 

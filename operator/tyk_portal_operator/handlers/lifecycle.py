@@ -76,8 +76,11 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     # `tyk-portal-operator run` passes the port in the memo; `kopf run -m ...` can use the environment.
     port = int(getattr(memo, "metrics_port", 0) or os.environ.get("TYK_PORTAL_METRICS_PORT", 0) or 0)
     if port:
-        serve_metrics(port)
-        log.info("Started metrics server", extra={"port": port})
+        try:
+            serve_metrics(port)
+            log.info("Started metrics server", extra={"port": port})
+        except OSError as exc:  # a busy port must not stop the operator from reconciling
+            log.warning("Could not start the metrics server", extra={"port": port, "error": str(exc)})
 
 
 @kopf.on.cleanup()
