@@ -119,7 +119,11 @@ def test_make_demo_sandbox_runs_to_completion(tmp_path: Any) -> None:
         timeout=150,
         check=False,
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    log = tmp_path / "operator.log"
+    operator_log = log.read_text()[-3000:] if log.exists() else "(no operator log)"
+    assert result.returncode == 0, (
+        f"stdout:\n{result.stdout[-6000:]}\nstderr:\n{result.stderr[-3000:]}\noperator log:\n{operator_log}"
+    )
     assert "LOCAL SANDBOX" in result.stdout
     assert "TykProvider tyk" in result.stdout
     assert "Ready=True (Connected)" in result.stdout

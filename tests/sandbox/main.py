@@ -330,7 +330,7 @@ def run(args: argparse.Namespace, say: Console) -> int:
         stack.enter_context(environment({**OPERATOR_SETTINGS, "KUBECONFIG": str(kubeconfig)}))
         runner = KopfRunner(
             ["run", "--standalone", "--all-namespaces", "-m", "tyk_portal_operator.handlers"],
-            timeout=30,
+            timeout=60,
             reraise=False,
         )
         stack.callback(_write_operator_log, runner, log_path, say)
