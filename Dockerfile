@@ -20,8 +20,11 @@ COPY operator/ operator/
 COPY crds/ crds/
 # Every dependency ships binary wheels, so this stage needs no compiler either.
 # python3 (not python): also works on a plain Debian base imported for offline builds.
-RUN python3 -m pip wheel --wheel-dir /wheels \
-        ${PIP_INDEX:+--index-url "$PIP_INDEX"} ${PIP_CA_BUNDLE:+--cert "$PIP_CA_BUNDLE"} . \
+# The index and CA bundle go through the environment so that pip's isolated build-backend install
+# (hatchling) uses them too; command-line flags would not reach that subprocess.
+RUN if [ -n "$PIP_INDEX" ]; then export PIP_INDEX_URL="$PIP_INDEX"; fi \
+    && if [ -n "$PIP_CA_BUNDLE" ]; then export PIP_CERT="$PIP_CA_BUNDLE"; fi \
+    && python3 -m pip wheel --wheel-dir /wheels . \
     && python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-index --find-links /wheels /wheels/tyk_portal_operator-*.whl \
     && /opt/venv/bin/tyk-portal-operator version
@@ -32,9 +35,9 @@ LABEL org.opencontainers.image.title="tyk-portal-operator" \
       org.opencontainers.image.licenses="Apache-2.0"
 # A named account (kopf reads the user name for its peering identity) with a fixed numeric UID/GID,
 # so Kubernetes can verify runAsNonRoot.
-RUN groupadd --system --gid 10001 operator \
+RUN groupadd --system --gid 10001 portal \
     && useradd --system --no-log-init --uid 10001 --gid 10001 --home-dir /nonexistent \
-       --no-create-home --shell /usr/sbin/nologin operator
+       --no-create-home --shell /usr/sbin/nologin portal
 COPY --from=builder /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
