@@ -1,0 +1,130 @@
+"""High availability: two replicas of `tyk-portal-operator run` with peering; one acts, the other stands by
+and takes over when the first one stops.
+
+This test starts its own Kubernetes API emulator (it needs a peering object nobody else uses and no
+standalone operator acting on the same objects), so it does not run against PORTAL_TEST_KUBECONFIG.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.emulators.kube import KubeEmulator
+from tests.emulators.tyk import DEMO_APIS, TykControl, TykEmulator
+
+from .cluster import REPO, Cluster, wait_for
+from .conftest import TEST_SETTINGS, make_provider
+from .test_policies import plan
+
+PEERING_CRDS = REPO / "deploy/helm/tyk-portal-operator/files/kopf-crds"
+
+
+def _start(kubeconfig: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **TEST_SETTINGS, "KUBECONFIG": kubeconfig}
+    env.pop("TYK_PORTAL_METRICS_PORT", None)
+    args = [
+        sys.executable,
+        "-m",
+        "tyk_portal_operator.cli",
+        "run",
+        "--peering",
+        "ha-test",
+        "--liveness",
+        "",
+        "--metrics-port",
+        "0",
+        "--log-format",
+        "plain",
+    ]
+    return subprocess.Popen(args, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=REPO)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("PORTAL_TEST_KUBECONFIG")),
+    reason="starts its own API server emulator; peering on a shared cluster is out of scope",
+)
+@pytest.mark.timeout(180)
+def test_one_replica_acts_and_the_standby_takes_over(tmp_path: Path) -> None:
+    with KubeEmulator() as kube, TykEmulator(api_key="dash-secret", org_id="org1") as tyk:
+        with TykControl(tyk.url) as control:
+            control.seed_apis(DEMO_APIS)
+        kubeconfig = str(kube.write_kubeconfig(tmp_path / "kubeconfig"))
+        cluster = Cluster(kubeconfig)
+        cluster.install_crds()
+        for path in sorted(PEERING_CRDS.glob("*.yaml")):
+            cluster.ext.create_custom_resource_definition(yaml.safe_load(path.read_text()))
+        wait_for(lambda: cluster._established("clusterkopfpeerings.kopf.dev"), what="peering CRD")
+        cluster.custom.create_cluster_custom_object(
+            "kopf.dev",
+            "v1",
+            "clusterkopfpeerings",
+            {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": {"name": "ha-test"}},
+        )
+        namespace = "ha"
+        cluster.create_namespace(namespace)
+        logs = [tmp_path / "replica-a.log", tmp_path / "replica-b.log"]
+        replicas = [_start(kubeconfig, logs[0]), _start(kubeconfig, logs[1])]
+        try:
+            peers = wait_for(
+                lambda: (
+                    (
+                        p := (
+                            cluster.custom.get_cluster_custom_object(
+                                "kopf.dev", "v1", "clusterkopfpeerings", "ha-test"
+                            ).get("status")
+                            or {}
+                        )
+                    )
+                    and len(p) == 2
+                    and p
+                ),
+                what="both replicas registered as peers",
+                timeout=60,
+            )
+            assert len({peer["priority"] for peer in peers.values()}) == 2  # distinct priorities
+            paused = wait_for(
+                lambda: [i for i, log in enumerate(logs) if "Pausing operations" in log.read_text()],
+                what="one replica pausing",
+                timeout=30,
+            )
+            assert len(paused) == 1
+            active = 1 - paused[0]
+
+            provider = make_provider(cluster, namespace, tyk.url, prefix="ha")
+            cluster.create("plans", plan("first", provider), namespace)
+            cluster.wait_condition("plans", "first", namespace, reason="PolicySynced", timeout=60)
+            # Only the active replica ran handlers; the standby's log has none so far.
+            wait_for(
+                lambda: "plan_changed" in logs[active].read_text(), what="active replica handled the plan"
+            )
+            assert "plan_changed" not in logs[paused[0]].read_text()
+
+            _stop(replicas[active])
+            wait_for(
+                lambda: "Resuming operations" in logs[paused[0]].read_text(),
+                what="standby resumes",
+                timeout=90,
+            )
+            cluster.create("plans", plan("second", provider), namespace)
+            cluster.wait_condition("plans", "second", namespace, reason="PolicySynced", timeout=60)
+            assert "plan_changed" in logs[paused[0]].read_text()
+        finally:
+            for replica in replicas:
+                _stop(replica)
