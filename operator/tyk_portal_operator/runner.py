@@ -28,7 +28,8 @@ def run_operator(
 
     kopf.run(
         standalone=standalone,
-        peering_name=peering,
+        # A peering name makes kopf wait for its peering CRDs even in standalone mode: pass none then.
+        peering_name=None if standalone else peering,
         # kopf pauses every peer when two share a priority; distinct random priorities let one
         # replica act while the others stand by.
         priority=secrets.randbelow(2**31),

@@ -1,0 +1,98 @@
+"""Crash safety across a real operator restart: the process is killed between writing the Secret and
+creating the key in Tyk; the next process converges on exactly that key.
+
+It runs the operator as a subprocess (so it can be killed) against its own API server emulator, so it
+does not run against PORTAL_TEST_KUBECONFIG.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.emulators.kube import KubeEmulator
+from tests.emulators.tyk import DEMO_APIS, TykControl, TykEmulator
+
+from .cluster import REPO, Cluster, wait_for
+from .conftest import TEST_SETTINGS
+from .test_policies import AUTH
+from .test_provisioning import gateway_status, request, setup_portal
+
+
+def _operator(kubeconfig: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **TEST_SETTINGS, "KUBECONFIG": kubeconfig}
+    env.pop("TYK_PORTAL_METRICS_PORT", None)
+    args = [
+        sys.executable,
+        "-m",
+        "tyk_portal_operator.cli",
+        "run",
+        "--standalone",
+        "--liveness",
+        "",
+        "--metrics-port",
+        "0",
+        "--log-format",
+        "plain",
+    ]
+    return subprocess.Popen(args, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=REPO)
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("PORTAL_TEST_KUBECONFIG")),
+    reason="kills and restarts its own operator process against its own API server emulator",
+)
+@pytest.mark.timeout(180)
+def test_operator_killed_after_secret_write_converges_on_one_key(tmp_path: Path) -> None:
+    with (
+        KubeEmulator() as kube,
+        TykEmulator(api_key="dash-secret", org_id="org1") as tyk,
+        TykControl(tyk.url) as control,
+    ):
+        control.seed_apis(DEMO_APIS)
+        kubeconfig = str(kube.write_kubeconfig(tmp_path / "kubeconfig"))
+        cluster = Cluster(kubeconfig)
+        cluster.install_crds()
+        namespace = "restart"
+        cluster.create_namespace(namespace)
+        log = tmp_path / "operator.log"
+        first = _operator(kubeconfig, log)
+        try:
+            setup_portal(cluster, namespace, tyk, prefix="rs")
+            control.error(status=503, match="POST /api/keys")  # Tyk refuses key creates for now
+            cluster.create("provisioningrequests", request("r1"), namespace)
+            written = wait_for(
+                lambda: cluster.secret_value(namespace, "r1-credentials", "api-key"),
+                what="Secret written before the Tyk call",
+            )
+        except BaseException:
+            print(log.read_text())
+            raise
+        finally:
+            first.send_signal(signal.SIGKILL)  # a crash: no clean-up of any kind
+            first.wait()
+        assert gateway_status(tyk, written) == 403
+        control.clear_faults()
+        second = _operator(kubeconfig, log)
+        try:
+            cluster.wait_condition(
+                "provisioningrequests", "r1", namespace, reason="CredentialIssued", timeout=60
+            )
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=30)
+        assert cluster.secret_value(namespace, "r1-credentials", "api-key") == written
+        assert gateway_status(tyk, written) == 200
+        keys = httpx.get(f"{tyk.url}/api/keys/detailed?p=-1", headers=AUTH).json()["keys"]
+        ours = [
+            k
+            for k in keys
+            if (k["data"].get("meta_data") or {}).get("apiportal.dev/request") == f"{namespace}/r1"
+        ]
+        assert len(ours) == 1
