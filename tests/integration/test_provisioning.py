@@ -302,3 +302,68 @@ def test_app_status_lists_credentials_and_spec_is_never_mutated(
     after = cluster.get("provisioningrequests", "r9", namespace)
     assert after and after["spec"] == created["spec"]  # GitOps tools see no drift
     assert after["metadata"]["generation"] == created["metadata"]["generation"]
+
+
+def test_private_catalogue_visibility_and_auto_approve_rule(
+    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
+) -> None:
+    owner = f"{namespace}-own"
+    cluster.create_namespace(owner)
+    try:
+        provider = make_provider(cluster, owner, tyk.url, prefix="vis")
+        cluster.create("apiproducts", product("orders", provider, [{"apiID": "orders-api"}]), owner)
+        cluster.create("plans", plan("gold", provider, approval="Manual"), owner)
+        cluster.create(
+            "catalogues",
+            {
+                "kind": "Catalogue",
+                "metadata": {"name": "partners"},
+                "spec": {
+                    "visibility": "Private",
+                    "audience": {"organisations": ["acme"]},
+                    "products": [{"name": "orders"}],
+                    "plans": [{"name": "gold"}],
+                    "autoApprove": [{"name": "trusted-mobile", "audience": {"teams": ["mobile"]}}],
+                },
+            },
+            owner,
+        )
+        cluster.create(
+            "consumerapps",
+            {"kind": "ConsumerApp", "metadata": {"name": "mobile"}, "spec": {"displayName": "Mobile"}},
+            namespace,
+        )
+        cluster.wait_condition("plans", "gold", owner, reason="PolicySynced")
+        cluster.create(
+            "provisioningrequests",
+            {
+                "kind": "ProvisioningRequest",
+                "metadata": {"name": "r10"},
+                "spec": {
+                    "appRef": {"name": "mobile"},
+                    "catalogueRef": {"name": "partners", "namespace": owner},
+                    "products": [{"name": "orders", "namespace": owner}],
+                    "planRef": {"name": "gold", "namespace": owner},
+                },
+            },
+            namespace,
+        )
+        cluster.wait_condition("provisioningrequests", "r10", namespace, status="False", reason="NotVisible")
+
+        # Joining the organisation makes the catalogue visible: the Manual plan now waits for a person.
+        cluster.core.patch_namespace(
+            namespace, {"metadata": {"labels": {"apiportal.dev/organisation": "acme"}}}
+        )
+        cluster.wait_condition(
+            "provisioningrequests", "r10", namespace, status="False", reason="AwaitingApproval"
+        )
+        assert control.count("POST", "/api/keys") == 0
+
+        # Being the trusted team matches the catalogue's autoApprove rule.
+        cluster.core.patch_namespace(namespace, {"metadata": {"labels": {"apiportal.dev/team": "mobile"}}})
+        obj = cluster.wait_condition("provisioningrequests", "r10", namespace, reason="CredentialIssued")
+        assert "trusted-mobile" in obj["status"]["approval"]["reason"]
+        key = cluster.secret_value(namespace, "r10-credentials", "api-key")
+        assert key and gateway_status(tyk, key) == 200
+    finally:
+        cluster.release_namespace(owner)
