@@ -4,7 +4,10 @@ cluster when PORTAL_TEST_KUBECONFIG is set) and Tyk emulators started per test."
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,3 +137,34 @@ def make_provider(
 
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def start_operator_process(kubeconfig: str, log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """`tyk-portal-operator run ARGS` as its own process (to kill it, or to run several replicas)."""
+    env = {**os.environ, **TEST_SETTINGS, "KUBECONFIG": kubeconfig}
+    env.pop("TYK_PORTAL_METRICS_PORT", None)
+    command = [
+        sys.executable,
+        "-m",
+        "tyk_portal_operator.cli",
+        "run",
+        *args,
+        "--liveness",
+        "",
+        "--metrics-port",
+        "0",
+        "--log-format",
+        "plain",
+    ]
+    return subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=REPO)
+
+
+def stop_operator_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Stop it (SIGTERM: graceful; SIGKILL: a crash) and reap it."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

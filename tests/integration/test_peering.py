@@ -8,9 +8,6 @@ standalone operator acting on the same objects), so it does not run against PORT
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,40 +17,10 @@ from tests.emulators.kube import KubeEmulator
 from tests.emulators.tyk import DEMO_APIS, TykControl, TykEmulator
 
 from .cluster import REPO, Cluster, wait_for
-from .conftest import TEST_SETTINGS, make_provider
+from .conftest import make_provider, start_operator_process, stop_operator_process
 from .test_policies import plan
 
 PEERING_CRDS = REPO / "deploy/helm/tyk-portal-operator/files/kopf-crds"
-
-
-def _start(kubeconfig: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **TEST_SETTINGS, "KUBECONFIG": kubeconfig}
-    env.pop("TYK_PORTAL_METRICS_PORT", None)
-    args = [
-        sys.executable,
-        "-m",
-        "tyk_portal_operator.cli",
-        "run",
-        "--peering",
-        "ha-test",
-        "--liveness",
-        "",
-        "--metrics-port",
-        "0",
-        "--log-format",
-        "plain",
-    ]
-    return subprocess.Popen(args, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=REPO)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.mark.skipif(
@@ -80,7 +47,10 @@ def test_one_replica_acts_and_the_standby_takes_over(tmp_path: Path) -> None:
         namespace = "ha"
         cluster.create_namespace(namespace)
         logs = [tmp_path / "replica-a.log", tmp_path / "replica-b.log"]
-        replicas = [_start(kubeconfig, logs[0]), _start(kubeconfig, logs[1])]
+        replicas = [
+            start_operator_process(kubeconfig, logs[0], "--peering", "ha-test"),
+            start_operator_process(kubeconfig, logs[1], "--peering", "ha-test"),
+        ]
         try:
             peers = wait_for(
                 lambda: (
@@ -112,11 +82,11 @@ def test_one_replica_acts_and_the_standby_takes_over(tmp_path: Path) -> None:
             cluster.wait_condition("plans", "first", namespace, reason="PolicySynced", timeout=60)
             # Only the active replica ran handlers; the standby's log has none so far.
             wait_for(
-                lambda: "plan_changed" in logs[active].read_text(), what="active replica handled the plan"
+                lambda: "plans-changed" in logs[active].read_text(), what="active replica handled the plan"
             )
-            assert "plan_changed" not in logs[paused[0]].read_text()
+            assert "plans-changed" not in logs[paused[0]].read_text()
 
-            _stop(replicas[active])
+            stop_operator_process(replicas[active])
             wait_for(
                 lambda: "Resuming operations" in logs[paused[0]].read_text(),
                 what="standby resumes",
@@ -124,7 +94,7 @@ def test_one_replica_acts_and_the_standby_takes_over(tmp_path: Path) -> None:
             )
             cluster.create("plans", plan("second", provider), namespace)
             cluster.wait_condition("plans", "second", namespace, reason="PolicySynced", timeout=60)
-            assert "plan_changed" in logs[paused[0]].read_text()
+            assert "plans-changed" in logs[paused[0]].read_text()
         finally:
             for replica in replicas:
-                _stop(replica)
+                stop_operator_process(replica)

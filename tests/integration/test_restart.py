@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -19,29 +17,10 @@ import pytest
 from tests.emulators.kube import KubeEmulator
 from tests.emulators.tyk import DEMO_APIS, TykControl, TykEmulator
 
-from .cluster import REPO, Cluster, wait_for
-from .conftest import TEST_SETTINGS
+from .cluster import Cluster, wait_for
+from .conftest import start_operator_process, stop_operator_process
 from .test_policies import AUTH
 from .test_provisioning import gateway_status, request, setup_portal
-
-
-def _operator(kubeconfig: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **TEST_SETTINGS, "KUBECONFIG": kubeconfig}
-    env.pop("TYK_PORTAL_METRICS_PORT", None)
-    args = [
-        sys.executable,
-        "-m",
-        "tyk_portal_operator.cli",
-        "run",
-        "--standalone",
-        "--liveness",
-        "",
-        "--metrics-port",
-        "0",
-        "--log-format",
-        "plain",
-    ]
-    return subprocess.Popen(args, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=REPO)
 
 
 @pytest.mark.skipif(
@@ -62,7 +41,7 @@ def test_operator_killed_after_secret_write_converges_on_one_key(tmp_path: Path)
         namespace = "restart"
         cluster.create_namespace(namespace)
         log = tmp_path / "operator.log"
-        first = _operator(kubeconfig, log)
+        first = start_operator_process(kubeconfig, log, "--standalone")
         try:
             setup_portal(cluster, namespace, tyk, prefix="rs")
             control.error(status=503, match="POST /api/keys")  # Tyk refuses key creates for now
@@ -72,21 +51,19 @@ def test_operator_killed_after_secret_write_converges_on_one_key(tmp_path: Path)
                 what="Secret written before the Tyk call",
             )
         except BaseException:
-            print(log.read_text())
+            print(log.read_text())  # the operator's side of the story, on failure
             raise
         finally:
-            first.send_signal(signal.SIGKILL)  # a crash: no clean-up of any kind
-            first.wait()
+            stop_operator_process(first, signal.SIGKILL)  # a crash: no clean-up of any kind
         assert gateway_status(tyk, written) == 403
         control.clear_faults()
-        second = _operator(kubeconfig, log)
+        second = start_operator_process(kubeconfig, log, "--standalone")
         try:
             cluster.wait_condition(
                 "provisioningrequests", "r1", namespace, reason="CredentialIssued", timeout=60
             )
         finally:
-            second.send_signal(signal.SIGTERM)
-            second.wait(timeout=30)
+            stop_operator_process(second)
         assert cluster.secret_value(namespace, "r1-credentials", "api-key") == written
         assert gateway_status(tyk, written) == 200
         keys = httpx.get(f"{tyk.url}/api/keys/detailed?p=-1", headers=AUTH).json()["keys"]
