@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck unit crds crds-check demo clean
+.PHONY: venv test lint typecheck unit crds crds-check demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ crds: $(STAMP)
 ## The README's first command: a local sandbox (Kubernetes API emulator + Tyk emulator + operator).
 demo: $(STAMP)
 	$(PY) -m tests.sandbox
+
+## Benchmarks print figures (convergence time, Tyk requests per resync, operator memory); no pass/fail.
+bench: $(STAMP)
+	$(PY) -m tests.benchmarks.drift --objects 200 --resyncs 5
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
