@@ -10,7 +10,7 @@ import json
 import logging
 from collections import OrderedDict
 
-__all__ = ["JsonFormatter", "RedactionFilter", "configure_logging", "remember_secret"]
+__all__ = ["JsonFormatter", "QuietTimersFilter", "RedactionFilter", "configure_logging", "remember_secret"]
 
 _MAX_REMEMBERED = 4096
 _secrets: OrderedDict[str, None] = OrderedDict()
@@ -47,6 +47,19 @@ class RedactionFilter(logging.Filter):
         return True
 
 
+class QuietTimersFilter(logging.Filter):
+    """Drops kopf's per-tick "Timer '...' succeeded." lines: with one timer per object they would
+    drown everything else; failures and the services' own messages still come through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.name == "kopf.objects"
+            and record.levelno == logging.INFO
+            and str(record.msg).startswith("Timer ")
+            and str(record.msg).endswith("succeeded.")
+        )
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and any `extra` fields."""
 
@@ -69,6 +82,7 @@ def configure_logging(log_format: str = "json", verbose: bool = False) -> None:
     """Install the handler, formatter and redaction filter on the root logger."""
     handler = logging.StreamHandler()
     handler.addFilter(RedactionFilter())
+    handler.addFilter(QuietTimersFilter())
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
