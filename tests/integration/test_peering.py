@@ -8,6 +8,7 @@ standalone operator acting on the same objects), so it does not run against PORT
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -69,32 +70,21 @@ def test_one_replica_acts_and_the_standby_takes_over(tmp_path: Path) -> None:
                 timeout=60,
             )
             assert len({peer["priority"] for peer in peers.values()}) == 2  # distinct priorities
-            paused = wait_for(
-                lambda: [i for i, log in enumerate(logs) if "Pausing operations" in log.read_text()],
-                what="one replica pausing",
-                timeout=30,
-            )
-            assert len(paused) == 1
-            active = 1 - paused[0]
-
+            # Which replica is active is decided by the random priorities: find out from what they do.
             provider = make_provider(cluster, namespace, tyk.url, prefix="ha")
             cluster.create("plans", plan("first", provider), namespace)
             cluster.wait_condition("plans", "first", namespace, reason="PolicySynced", timeout=60)
-            # Only the active replica ran handlers; the standby's log has none so far.
-            wait_for(
-                lambda: "plans-changed" in logs[active].read_text(), what="active replica handled the plan"
-            )
-            assert "plans-changed" not in logs[paused[0]].read_text()
+            wait_for(lambda: any("plans-changed" in log.read_text() for log in logs), what="a replica acted")
+            time.sleep(2)  # a wrongly active second replica would have handled the plan by now too
+            handled = [i for i, log in enumerate(logs) if "plans-changed" in log.read_text()]
+            assert len(handled) == 1, "exactly one replica may act"
+            active, standby = handled[0], 1 - handled[0]
 
             stop_operator_process(replicas[active])
-            wait_for(
-                lambda: "Resuming operations" in logs[paused[0]].read_text(),
-                what="standby resumes",
-                timeout=90,
-            )
+            # The stopped replica leaves the peering object; the standby takes over.
             cluster.create("plans", plan("second", provider), namespace)
-            cluster.wait_condition("plans", "second", namespace, reason="PolicySynced", timeout=60)
-            assert "plans-changed" in logs[paused[0]].read_text()
+            cluster.wait_condition("plans", "second", namespace, reason="PolicySynced", timeout=90)
+            assert "plans-changed" in logs[standby].read_text()
         finally:
             for replica in replicas:
                 stop_operator_process(replica)
