@@ -18,9 +18,16 @@ from tests.emulators.kube import KubeEmulator
 from tests.emulators.tyk import DEMO_APIS, TykControl, TykEmulator
 
 from .cluster import Cluster, wait_for
-from .conftest import start_operator_process, stop_operator_process
+from .conftest import free_port, start_operator_process, stop_operator_process
 from .test_policies import AUTH
 from .test_provisioning import gateway_status, request, setup_portal
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 @pytest.mark.skipif(
@@ -57,8 +64,13 @@ def test_operator_killed_after_secret_write_converges_on_one_key(tmp_path: Path)
             stop_operator_process(first, signal.SIGKILL)  # a crash: no clean-up of any kind
         assert gateway_status(tyk, written) == 403
         control.clear_faults()
-        second = start_operator_process(kubeconfig, log, "--standalone")
+        port = free_port()
+        second = start_operator_process(
+            kubeconfig, log, "--standalone", "--liveness", f"http://127.0.0.1:{port}/healthz"
+        )
         try:
+            # The health endpoint the chart's probes use answers once the operator is up.
+            wait_for(lambda: _healthy(port), what="health endpoint")
             cluster.wait_condition(
                 "provisioningrequests", "r1", namespace, reason="CredentialIssued", timeout=60
             )
