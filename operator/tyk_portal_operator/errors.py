@@ -2,6 +2,7 @@
 
     ReconcileError            carries a condition Reason and a message a person can act on
     ├── RetryableError        the operator will get there by itself: retried with backoff
+    │   └── NotYetKnown       the operator has not looked yet (just started): retried, status untouched
     └── StalledError          needs a change of spec, Tyk or cluster state: retried only slowly
 
 Messages never contain credentials.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from .core.conditions import Outcome, Reason
 
-__all__ = ["ReconcileError", "RetryableError", "StalledError"]
+__all__ = ["NotYetKnown", "ReconcileError", "RetryableError", "StalledError"]
 
 
 class ReconcileError(Exception):
@@ -34,3 +35,11 @@ class RetryableError(ReconcileError):
 
 class StalledError(ReconcileError):
     """Permanent until something changes: bad input, Tyk rejected the request, a conflict."""
+
+
+class NotYetKnown(RetryableError):
+    """A dependency exists but the operator has not checked it yet (typically right after start-up).
+
+    Reporting it would flap every object to Ready=False on each restart, so the status is left as
+    it is and the reconcile is simply retried shortly.
+    """

@@ -92,3 +92,5 @@ def configure_logging(log_format: str = "json", verbose: bool = False) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     # httpx logs every request at INFO; the Tyk adapter logs its own calls (without ids) at DEBUG.
     logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # kopf's health endpoint logs every probe through aiohttp's access log.
+    logging.getLogger("aiohttp.access").setLevel(logging.DEBUG if verbose else logging.WARNING)

@@ -143,19 +143,9 @@ def start_operator_process(kubeconfig: str, log: Path, *args: str) -> subprocess
     """`tyk-portal-operator run ARGS` as its own process (to kill it, or to run several replicas)."""
     env = {**os.environ, **TEST_SETTINGS, "KUBECONFIG": kubeconfig}
     env.pop("TYK_PORTAL_METRICS_PORT", None)
-    command = [
-        sys.executable,
-        "-m",
-        "tyk_portal_operator.cli",
-        "run",
-        *args,
-        "--liveness",
-        "",
-        "--metrics-port",
-        "0",
-        "--log-format",
-        "plain",
-    ]
+    # Given args come last so they can override these defaults (argparse keeps the last value).
+    defaults = ["--liveness", "", "--metrics-port", "0", "--log-format", "plain"]
+    command = [sys.executable, "-m", "tyk_portal_operator.cli", "run", *defaults, *args]
     return subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=REPO)
 
 

@@ -10,7 +10,7 @@ import kopf
 from pydantic import ValidationError
 
 from ..core.conditions import Outcome, Reason
-from ..errors import RetryableError, StalledError
+from ..errors import NotYetKnown, RetryableError, StalledError
 from ..metrics import RECONCILE_DURATION, RECONCILES
 from ..services.context import Context
 
@@ -53,6 +53,9 @@ async def reconcile_guarded(
         async with ctx.lock(plural, metadata.get("namespace"), metadata.get("name", "")):
             outcome = await work(ctx, data)
         RECONCILES.labels(kind=kind, result="success", reason=str(outcome.reason) if outcome else "").inc()
+    except NotYetKnown as exc:
+        RECONCILES.labels(kind=kind, result="retry", reason=str(exc.reason)).inc()
+        raise kopf.TemporaryError(exc.message, delay=ctx.settings.retry_delay) from None
     except RetryableError as exc:
         RECONCILES.labels(kind=kind, result="retry", reason=str(exc.reason)).inc()
         if await ctx.write_status(plural, data, exc.outcome):

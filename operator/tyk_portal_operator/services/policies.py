@@ -87,7 +87,7 @@ async def _apply(backend: TykBackend, obj: PolicyObject, desired: dict[str, Any]
 async def _publish(
     ctx: Context, plural: str, body: dict[str, Any], obj: PolicyObject, extra_status: dict[str, Any]
 ) -> Outcome:
-    provider = resolve_provider(ctx, obj.spec.provider_ref)
+    provider = await resolve_provider(ctx, obj.spec.provider_ref)
     assert provider.backend is not None  # resolve_provider guarantees it
     desired = desired_policy(obj, provider, _adopted_id(obj))
     try:
@@ -112,7 +112,7 @@ async def _publish(
 async def reconcile_product(ctx: Context, body: dict[str, Any]) -> Outcome:
     """Resolve the product's APIs and make its ACL policy match."""
     product = APIProduct.model_validate(body)
-    provider = resolve_provider(ctx, product.spec.provider_ref)
+    provider = await resolve_provider(ctx, product.spec.provider_ref)
     assert provider.backend is not None
     try:
         available = await provider.backend.list_apis()

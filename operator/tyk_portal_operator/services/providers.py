@@ -12,7 +12,7 @@ from ..core.conditions import Outcome, Reason
 from ..core.durations import parse_duration
 from ..core.naming import DEFAULT_POLICY_PREFIX
 from ..core.policies import ProviderConfig
-from ..errors import RetryableError
+from ..errors import NotYetKnown, RetryableError
 from ..kube import KubeError
 from ..models import TykProvider
 from ..models.base import LocalObjectRef, SecretKeyRef
@@ -130,19 +130,25 @@ async def forget_provider(ctx: Context, name: str) -> None:
         await state.backend.aclose()
 
 
-def resolve_provider(ctx: Context, ref: LocalObjectRef | None) -> ProviderState:
+async def resolve_provider(ctx: Context, ref: LocalObjectRef | None) -> ProviderState:
     """The ready provider an object publishes to (`providerRef`, else the default one).
 
     Raises:
+        NotYetKnown: the provider exists but has not been checked yet by this process.
         RetryableError: `ProviderNotReady`, naming what is missing.
     """
     if ref is not None:
         state = ctx.providers.get(ref.name)
         if state is None:
+            if await ctx.kube.get_resource("tykproviders", None, ref.name) is not None:
+                raise NotYetKnown(Reason.PROVIDER_NOT_READY, f'TykProvider "{ref.name}" not checked yet')
             raise RetryableError(Reason.PROVIDER_NOT_READY, f'TykProvider "{ref.name}" not found')
     else:
         defaults = sorted((s for s in ctx.providers.values() if s.default), key=lambda s: s.name)
         if not defaults:
+            listed = await ctx.kube.list_resources("tykproviders")
+            if any((item.get("spec") or {}).get("default") for item in listed):
+                raise NotYetKnown(Reason.PROVIDER_NOT_READY, "the default TykProvider is not checked yet")
             raise RetryableError(
                 Reason.PROVIDER_NOT_READY, "no providerRef given and no TykProvider is marked default: true"
             )

@@ -147,7 +147,7 @@ async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
     assert plan is not None
     product_ids = [str(p.status.policy_id) for p in inputs.products.values() if p is not None]
     plan_id = str(plan.status.policy_id)
-    provider = resolve_provider(ctx, None if not plan.status.provider else _ref(plan.status.provider))
+    provider = await resolve_provider(ctx, None if not plan.status.provider else _ref(plan.status.provider))
     assert provider.backend is not None
 
     secret_name = secret_name_for(request.name, request.spec.secret_name)
