@@ -63,6 +63,7 @@ def test_operator_killed_after_secret_write_converges_on_one_key(tmp_path: Path)
         finally:
             stop_operator_process(first, signal.SIGKILL)  # a crash: no clean-up of any kind
         assert gateway_status(tyk, written) == 403
+        before = cluster.condition("apiproducts", "orders", namespace)
         control.clear_faults()
         port = free_port()
         second = start_operator_process(
@@ -76,6 +77,8 @@ def test_operator_killed_after_secret_write_converges_on_one_key(tmp_path: Path)
             )
         finally:
             stop_operator_process(second)
+        # The restart did not flap the product to Ready=False while the provider was re-checked.
+        assert cluster.condition("apiproducts", "orders", namespace) == before
         assert cluster.secret_value(namespace, "r1-credentials", "api-key") == written
         assert gateway_status(tyk, written) == 200
         keys = httpx.get(f"{tyk.url}/api/keys/detailed?p=-1", headers=AUTH).json()["keys"]
