@@ -14,12 +14,10 @@ Quirks handled here so callers never see them (see ``reference/tyk/API-NOTES.md`
 
 from __future__ import annotations
 
-import ssl
-from typing import Any, Self
+from typing import Any
 
-import httpx
-
-from tyk_portal_operator.tyk._http import OnRequest, TykHttp, json_object
+from tyk_portal_operator.tyk._base import TykClientBase
+from tyk_portal_operator.tyk._http import json_object
 from tyk_portal_operator.tyk.errors import TykRejected, TykUnexpectedResponse, sanitise
 from tyk_portal_operator.tyk.models import KeyRecord, TykAPI, TykInfo, api_from_definition
 
@@ -31,71 +29,16 @@ _KEY = "/api/keys/{id}"
 _ALL = {"p": -1}
 
 
-class DashboardClient:
+class DashboardClient(TykClientBase):
     """Async client of the Tyk Dashboard API; implements :class:`~.port.TykBackend`.
 
     One instance holds one connection pool; build it once at operator startup and close it with
     :meth:`aclose`.
 
-    Args:
-        base_url: Dashboard URL, e.g. ``https://dashboard.example:3000``.
-        api_key: A Dashboard user's API access credentials.
-        org_id: Organisation id; when given it is set as ``org_id`` on policy and key bodies that
-            do not carry one.
-        transport: Transport to use instead of the network (tests pass ``httpx.MockTransport``).
-        verify: TLS verification: an ``ssl.SSLContext``, a CA bundle path, or a bool.
-        timeout: Seconds allowed for connecting, reading, writing and waiting for a connection.
-        retries: Extra attempts for transient failures (see ``tyk._http`` for the policy).
-        backoff: Base pause between attempts in seconds; doubled each time, with jitter.
-        on_request: Hook ``(endpoint_template, status_or_None, seconds)`` called per attempt.
+    Constructor arguments: see :class:`~._base.TykClientBase`.
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        org_id: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        verify: ssl.SSLContext | str | bool = True,
-        timeout: float = 10.0,
-        retries: int = 3,
-        backoff: float = 0.2,
-        on_request: OnRequest | None = None,
-    ) -> None:
-        self._org_id = org_id
-        self._http = TykHttp(
-            base_url,
-            {"Authorization": api_key},
-            transport=transport,
-            verify=verify,
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            on_request=on_request,
-        )
-
-    def __repr__(self) -> str:
-        """Never show the API key."""
-        return f"DashboardClient(org_id={self._org_id!r})"
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        """Use the client as an async context manager; closes it on exit."""
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        """Close the connection pool."""
-        await self.aclose()
-
-    def _with_org(self, body: dict[str, Any]) -> dict[str, Any]:
-        copy = dict(body)
-        if self._org_id is not None and not copy.get("org_id"):
-            copy["org_id"] = self._org_id
-        return copy
+    auth_header = "Authorization"
 
     # --- connection -----------------------------------------------------------------------
 

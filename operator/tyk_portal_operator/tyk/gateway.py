@@ -15,12 +15,10 @@ Differences from the Dashboard handled here (``reference/tyk/API-NOTES.md`` Part
 
 from __future__ import annotations
 
-import ssl
-from typing import Any, Self
+from typing import Any
 
-import httpx
-
-from tyk_portal_operator.tyk._http import OnRequest, TykHttp, json_body, json_object
+from tyk_portal_operator.tyk._base import TykClientBase
+from tyk_portal_operator.tyk._http import json_body, json_object
 from tyk_portal_operator.tyk.errors import TykError, TykRejected, TykUnavailable, TykUnexpectedResponse
 from tyk_portal_operator.tyk.models import KeyRecord, TykAPI, TykInfo, api_from_definition
 
@@ -32,67 +30,13 @@ _KEY = "/tyk/keys/{id}"
 _RELOAD = "/tyk/reload/group"
 
 
-class GatewayClient:
+class GatewayClient(TykClientBase):
     """Async client of the Tyk Gateway API; implements :class:`~.port.TykBackend`.
 
-    Args:
-        base_url: Gateway control API URL, e.g. ``http://tyk-gateway:8080``.
-        api_key: The Gateway ``secret`` from ``tyk.conf``.
-        org_id: Organisation id set on policy and key bodies that carry none.
-        transport: Transport to use instead of the network (tests pass ``httpx.MockTransport``).
-        verify: TLS verification: an ``ssl.SSLContext``, a CA bundle path, or a bool.
-        timeout: Seconds allowed for connecting, reading, writing and waiting for a connection.
-        retries: Extra attempts for transient failures.
-        backoff: Base pause between attempts in seconds; doubled each time, with jitter.
-        on_request: Hook ``(endpoint_template, status_or_None, seconds)`` called per attempt.
+    Constructor arguments: see :class:`~._base.TykClientBase`.
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        org_id: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        verify: ssl.SSLContext | str | bool = True,
-        timeout: float = 10.0,
-        retries: int = 3,
-        backoff: float = 0.2,
-        on_request: OnRequest | None = None,
-    ) -> None:
-        self._org_id = org_id
-        self._http = TykHttp(
-            base_url,
-            {"x-tyk-authorization": api_key},
-            transport=transport,
-            verify=verify,
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            on_request=on_request,
-        )
-
-    def __repr__(self) -> str:
-        """Never show the secret."""
-        return f"GatewayClient(org_id={self._org_id!r})"
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        """Use the client as an async context manager; closes it on exit."""
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        """Close the connection pool."""
-        await self.aclose()
-
-    def _with_org(self, body: dict[str, Any]) -> dict[str, Any]:
-        copy = dict(body)
-        if self._org_id is not None and not copy.get("org_id"):
-            copy["org_id"] = self._org_id
-        return copy
+    auth_header = "x-tyk-authorization"
 
     async def _list(self, template: str) -> list[dict[str, Any]]:
         endpoint = f"GET {template}"
