@@ -19,7 +19,7 @@ from typing import Any
 from tyk_portal_operator.tyk._base import TykClientBase
 from tyk_portal_operator.tyk._http import json_object
 from tyk_portal_operator.tyk.errors import TykRejected, TykUnexpectedResponse, sanitise
-from tyk_portal_operator.tyk.models import KeyRecord, TykAPI, TykInfo, api_from_definition
+from tyk_portal_operator.tyk.models import TykAPI, TykInfo, api_from_definition
 
 __all__ = ["DashboardClient"]
 
@@ -39,6 +39,9 @@ class DashboardClient(TykClientBase):
     """
 
     auth_header = "Authorization"
+    key_path = _KEY
+    created_key_field = "key_id"
+    hashed_query = "1"
 
     # --- connection -----------------------------------------------------------------------
 
@@ -188,34 +191,6 @@ class DashboardClient(TykClientBase):
 
     # --- keys -----------------------------------------------------------------------------
 
-    async def create_key(self, key_id: str, session: dict[str, Any]) -> KeyRecord:
-        """Create (or overwrite) a key with a custom id (``POST /api/keys/{id}``).
-
-        Retried like an idempotent call: repeating it writes the same session to the same key.
-
-        Args:
-            key_id: The custom key id; this is the credential, never logged.
-            session: The full session (``apply_policies``, ``meta_data``, ...).
-
-        Returns:
-            Tyk's key id (possibly a token wrapping ``key_id``) and hash.
-
-        Raises:
-            TykRejected: Tyk refused it (e.g. ``Failed to create key - policy not found``).
-            TykError: On any other failure.
-        """
-        endpoint = f"POST {_KEY}"
-        response = await self._http.request(
-            "POST", _KEY, {"id": key_id}, json=self._with_org(session), idempotent=True, secrets=(key_id,)
-        )
-        body = json_object(response, endpoint)
-        returned_id = body.get("key_id")
-        key_hash = body.get("key_hash")
-        return KeyRecord(
-            key_hash=key_hash if isinstance(key_hash, str) and key_hash else None,
-            key_id=returned_id if isinstance(returned_id, str) and returned_id else key_id,
-        )
-
     async def get_key(self, key_id: str) -> dict[str, Any] | None:
         """Fetch a key's session.
 
@@ -238,54 +213,3 @@ class DashboardClient(TykClientBase):
         if not isinstance(data, dict):
             raise TykUnexpectedResponse(endpoint, "no session in 'data'", response.status_code)
         return data
-
-    async def update_key(self, key_id: str, session: dict[str, Any]) -> None:
-        """Replace a key's session, keeping its quota counters (``suppress_reset=1``).
-
-        Args:
-            key_id: The key id (secret).
-            session: The full session.
-
-        Raises:
-            TykNotFound: The key does not exist.
-            TykError: On any other failure.
-        """
-        await self._http.request(
-            "PUT",
-            _KEY,
-            {"id": key_id},
-            query={"suppress_reset": 1},
-            json=self._with_org(session),
-            idempotent=True,
-            secrets=(key_id,),
-        )
-
-    async def delete_key_by_hash(self, key_hash: str) -> bool:
-        """Delete a key by its hash (``?hashed=1``), for when the key itself is no longer known.
-
-        Needs the Dashboard's ``enable_delete_key_by_hash``.
-
-        Returns:
-            True if it was deleted now, False if it was already gone.
-        """
-        response = await self._http.request(
-            "DELETE", _KEY, {"id": key_hash}, query={"hashed": 1}, idempotent=True, expected=frozenset({404})
-        )
-        return response.status_code != 404
-
-    async def delete_key(self, key_id: str) -> bool:
-        """Delete a key.
-
-        Args:
-            key_id: The key id (secret).
-
-        Returns:
-            True if it was deleted now, False if it was already gone.
-
-        Raises:
-            TykError: On any failure other than 404.
-        """
-        response = await self._http.request(
-            "DELETE", _KEY, {"id": key_id}, idempotent=True, secrets=(key_id,), expected=frozenset({404})
-        )
-        return response.status_code != 404

@@ -20,7 +20,7 @@ from typing import Any
 from tyk_portal_operator.tyk._base import TykClientBase
 from tyk_portal_operator.tyk._http import json_body, json_object
 from tyk_portal_operator.tyk.errors import TykError, TykRejected, TykUnavailable, TykUnexpectedResponse
-from tyk_portal_operator.tyk.models import KeyRecord, TykAPI, TykInfo, api_from_definition
+from tyk_portal_operator.tyk.models import TykAPI, TykInfo, api_from_definition
 
 __all__ = ["GatewayClient"]
 
@@ -37,6 +37,9 @@ class GatewayClient(TykClientBase):
     """
 
     auth_header = "x-tyk-authorization"
+    key_path = _KEY
+    created_key_field = "key"
+    hashed_query = "true"
 
     async def _list(self, template: str) -> list[dict[str, Any]]:
         endpoint = f"GET {template}"
@@ -192,32 +195,6 @@ class GatewayClient(TykClientBase):
 
     # --- keys -----------------------------------------------------------------------------
 
-    async def create_key(self, key_id: str, session: dict[str, Any]) -> KeyRecord:
-        """Create (or overwrite) a key with a custom id (``POST /tyk/keys/{id}``).
-
-        Args:
-            key_id: The custom key id; this is the credential, never logged.
-            session: The full session.
-
-        Returns:
-            The key id Tyk reports and its hash (when the Gateway hashes keys).
-
-        Raises:
-            TykRejected: Tyk refused it (e.g. ``Failed to create key - policy not found``).
-            TykError: On any other failure.
-        """
-        endpoint = f"POST {_KEY}"
-        response = await self._http.request(
-            "POST", _KEY, {"id": key_id}, json=self._with_org(session), idempotent=True, secrets=(key_id,)
-        )
-        body = json_object(response, endpoint)
-        returned = body.get("key")
-        key_hash = body.get("key_hash")
-        return KeyRecord(
-            key_hash=key_hash if isinstance(key_hash, str) and key_hash else None,
-            key_id=returned if isinstance(returned, str) and returned else key_id,
-        )
-
     async def get_key(self, key_id: str) -> dict[str, Any] | None:
         """Fetch a key's session (the Gateway answers the session itself).
 
@@ -236,53 +213,3 @@ class GatewayClient(TykClientBase):
         if response.status_code == 404:
             return None
         return json_object(response, f"GET {_KEY}")
-
-    async def update_key(self, key_id: str, session: dict[str, Any]) -> None:
-        """Replace a key's session, keeping quota counters (``suppress_reset=1``).
-
-        Args:
-            key_id: The key id (secret).
-            session: The full session.
-
-        Raises:
-            TykNotFound: The key does not exist.
-            TykError: On any other failure.
-        """
-        await self._http.request(
-            "PUT",
-            _KEY,
-            {"id": key_id},
-            query={"suppress_reset": 1},
-            json=self._with_org(session),
-            idempotent=True,
-            secrets=(key_id,),
-        )
-
-    async def delete_key(self, key_id: str) -> bool:
-        """Delete a key.
-
-        Args:
-            key_id: The key id (secret).
-
-        Returns:
-            True if deleted now, False if already gone.
-
-        Raises:
-            TykError: On any failure other than 404.
-        """
-        response = await self._http.request(
-            "DELETE", _KEY, {"id": key_id}, idempotent=True, secrets=(key_id,), expected=frozenset({404})
-        )
-        return response.status_code != 404
-
-    async def delete_key_by_hash(self, key_hash: str) -> bool:
-        """Delete a key by its hash (``?hashed=true``); False if it was already gone."""
-        response = await self._http.request(
-            "DELETE",
-            _KEY,
-            {"id": key_hash},
-            query={"hashed": "true"},
-            idempotent=True,
-            expected=frozenset({404}),
-        )
-        return response.status_code != 404
