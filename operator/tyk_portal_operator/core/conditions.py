@@ -128,24 +128,23 @@ def status_conditions(outcome: Outcome, *, generation: int, now: str) -> list[di
     """
     severity = outcome.reason.severity
     reason = str(outcome.reason)
+
+    def abnormal(ctype: str, when: Severity, idle_reason: str) -> dict[str, Any]:
+        # kstatus "abnormal-true" condition: True, with the outcome's reason, only in its severity.
+        active = severity is when
+        return _condition(
+            ctype,
+            active,
+            reason if active else idle_reason,
+            outcome.message if active else "",
+            generation,
+            now,
+        )
+
     return [
         _condition("Ready", outcome.ready, reason, outcome.message, generation, now),
-        _condition(
-            "Reconciling",
-            severity is Severity.PROGRESSING,
-            reason if severity is Severity.PROGRESSING else "Done",
-            outcome.message if severity is Severity.PROGRESSING else "",
-            generation,
-            now,
-        ),
-        _condition(
-            "Stalled",
-            severity is Severity.STALLED,
-            reason if severity is Severity.STALLED else "NotStalled",
-            outcome.message if severity is Severity.STALLED else "",
-            generation,
-            now,
-        ),
+        abnormal("Reconciling", Severity.PROGRESSING, "Done"),
+        abnormal("Stalled", Severity.STALLED, "NotStalled"),
     ]
 
 
