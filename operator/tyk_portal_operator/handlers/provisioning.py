@@ -19,7 +19,11 @@ from ._common import context_of, reconcile_guarded, to_dict
 __all__: list[str] = []
 
 _SETTINGS = OperatorSettings.from_env()
-_verified: dict[tuple[str | None, str], float] = {}
+
+
+def _object_key(body: kopf.Body) -> tuple[str, str]:
+    metadata = body.get("metadata") or {}
+    return metadata.get("namespace") or "", metadata.get("name", "")
 
 
 def _due(body: kopf.Body, ctx: Context) -> bool:
@@ -48,16 +52,12 @@ def _due(body: kopf.Body, ctx: Context) -> bool:
         return True
     provider = ctx.providers.get(status.get("provider") or "")
     interval = provider.resync_interval if provider else ctx.settings.default_resync_interval
-    return (
-        time.monotonic() - _verified.get((metadata.get("namespace"), metadata.get("name", "")), 0.0)
-        >= interval
-    )
+    return time.monotonic() - ctx.key_checked_at.get(_object_key(body), 0.0) >= interval
 
 
 async def _reconcile(ctx: Context, body: kopf.Body, retry: int) -> None:
-    metadata = body.get("metadata") or {}
     await reconcile_guarded(ctx, "provisioningrequests", body, reconcile_request, retry=retry)
-    _verified[(metadata.get("namespace"), metadata.get("name", ""))] = time.monotonic()
+    ctx.key_checked_at[_object_key(body)] = time.monotonic()
 
 
 @kopf.on.resume("provisioningrequests")
@@ -90,7 +90,9 @@ async def request_deleted(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any
     async def work(ctx: Context, data: dict[str, Any]) -> None:
         await finalize_request(ctx, data)
 
-    await reconcile_guarded(context_of(memo), "provisioningrequests", to_dict(body), work, retry=retry)
+    ctx = context_of(memo)
+    await reconcile_guarded(ctx, "provisioningrequests", to_dict(body), work, retry=retry)
+    ctx.key_checked_at.pop(_object_key(body), None)
 
 
 # ----- ConsumerApp: status lists the app's credentials (from the index, no API reads) -------------

@@ -52,6 +52,8 @@ class Context:
     clock: Callable[[], datetime.datetime] = utcnow
     # (body, type "Normal"|"Warning", reason, message): posts a Kubernetes Event about body.
     emit: Callable[[dict[str, Any], str, str, str], None] = field(default=lambda *_: None)
+    # When each request's key was last checked in Tyk (monotonic seconds), for the resync timer.
+    key_checked_at: dict[tuple[str, str], float] = field(default_factory=dict)
     _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict)
 
     def lock(self, plural: str, namespace: str | None, name: str) -> asyncio.Lock:

@@ -44,6 +44,7 @@ from ..errors import RetryableError, StalledError
 from ..kube import KubeConflict
 from ..logging_setup import remember_secret
 from ..models import APIProduct, Catalogue, ConsumerApp, Plan, ProvisioningRequest
+from ..models.base import LocalObjectRef
 from ..tyk import TykBackend, TykError
 from .context import Context
 from .policies import tyk_failure
@@ -147,7 +148,8 @@ async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
     assert plan is not None
     product_ids = [str(p.status.policy_id) for p in inputs.products.values() if p is not None]
     plan_id = str(plan.status.policy_id)
-    provider = await resolve_provider(ctx, None if not plan.status.provider else _ref(plan.status.provider))
+    provider_ref = LocalObjectRef(name=plan.status.provider) if plan.status.provider else None
+    provider = await resolve_provider(ctx, provider_ref)
     assert provider.backend is not None
 
     secret_name = secret_name_for(request.name, request.spec.secret_name)
@@ -278,12 +280,6 @@ async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
     )
     await ctx.write_status("provisioningrequests", body, outcome, fields)
     return outcome
-
-
-def _ref(name: str) -> Any:
-    from ..models.base import LocalObjectRef
-
-    return LocalObjectRef(name=name)
 
 
 def _secret_changed(existing: dict[str, Any], manifest: dict[str, Any]) -> bool:
