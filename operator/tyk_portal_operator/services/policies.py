@@ -85,9 +85,13 @@ async def _apply(backend: TykBackend, obj: PolicyObject, desired: dict[str, Any]
 
 
 async def _publish(
-    ctx: Context, plural: str, body: dict[str, Any], obj: PolicyObject, extra_status: dict[str, Any]
+    ctx: Context,
+    plural: str,
+    body: dict[str, Any],
+    obj: PolicyObject,
+    provider: ProviderState,
+    extra_status: dict[str, Any],
 ) -> Outcome:
-    provider = await resolve_provider(ctx, obj.spec.provider_ref)
     assert provider.backend is not None  # resolve_provider guarantees it
     desired = desired_policy(obj, provider, _adopted_id(obj))
     try:
@@ -126,12 +130,14 @@ async def reconcile_product(ctx: Context, body: dict[str, Any]) -> Outcome:
     auth_type = resolved[0].auth_type if resolved else None
     # The desired policy is built from status.apis, as drift repair does, so both agree.
     product = product.model_copy(update={"status": product.status.model_copy(update={"apis": resolved})})
-    return await _publish(ctx, "apiproducts", body, product, {"apis": apis, "authType": auth_type})
+    return await _publish(ctx, "apiproducts", body, product, provider, {"apis": apis, "authType": auth_type})
 
 
 async def reconcile_plan(ctx: Context, body: dict[str, Any]) -> Outcome:
     """Make the plan's rate-limit and quota policy match."""
-    return await _publish(ctx, "plans", body, Plan.model_validate(body), {})
+    plan = Plan.model_validate(body)
+    provider = await resolve_provider(ctx, plan.spec.provider_ref)
+    return await _publish(ctx, "plans", body, plan, provider, {})
 
 
 async def finalize_policy(ctx: Context, body: dict[str, Any], referrers: list[str]) -> None:
