@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,10 @@ def _write_crds(output_dir: str | None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .runner import run_operator
 
+    if args.provider_class is not None:
+        # Settings are read from the environment when the handlers are imported.
+        os.environ["TYK_PORTAL_PROVIDER_CLASS"] = args.provider_class
+
     run_operator(
         namespaces=args.namespace or [],
         standalone=args.standalone,
@@ -49,7 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="run the operator against the current kubeconfig or in-cluster config"
     )
-    run.add_argument("-n", "--namespace", action="append", help="watch only this namespace (repeatable)")
+    run.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        help="watch only this namespace or glob pattern such as 'team-*' (repeatable)",
+    )
+    run.add_argument(
+        "--provider-class",
+        help="manage only TykProviders with this spec.providerClass (default: $TYK_PORTAL_PROVIDER_CLASS, "
+        "else providers without a class)",
+    )
     run.add_argument("--standalone", action="store_true", help="no peering/leader election (single replica)")
     run.add_argument(
         "--peering", default="tyk-portal-operator", help="kopf peering name used for leader election"

@@ -29,15 +29,25 @@ class OperatorSettings:
     tyk_backoff: float = 0.5
     # kopf watch server timeout (seconds); short in tests so restarts are quick.
     watch_server_timeout: int = 300
+    # The TykProviders this installation manages: those whose spec.providerClass equals this ("" =
+    # providers without a class). Installations with different classes never touch each other's.
+    provider_class: str = ""
+    # When an object's namespace is being deleted and its TykProvider is not Ready, deletion waits
+    # this long (from the namespace's deletion) for Tyk, then completes and reports what was left.
+    namespace_deletion_grace: float = 300.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> OperatorSettings:
         """Build settings from TYK_PORTAL_<FIELD> variables (upper-case field names)."""
         env = os.environ if environ is None else environ
-        values: dict[str, float | int] = {}
+        values: dict[str, float | int | str] = {}
         for field in fields(cls):
             raw = env.get(f"TYK_PORTAL_{field.name.upper()}")
-            if raw is not None:
+            if raw is None:
+                continue
+            if field.type in ("str", str):
+                values[field.name] = raw.strip()
+            else:
                 values[field.name] = int(raw) if field.type in ("int", int) else float(raw)
         return cls(**values)  # type: ignore[arg-type]
 

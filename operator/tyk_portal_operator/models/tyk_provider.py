@@ -67,6 +67,16 @@ class TykProviderSpec(SpecModel):
     resync_interval: Duration | None = Field(
         default=None, description='How often Tyk is compared with the desired state (default "5m").'
     )
+    provider_class: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        max_length=63,
+        description=(
+            "Which operator installation manages this provider (like an IngressClass): an installation "
+            "started with --provider-class X manages only providers with providerClass X; unset is "
+            "managed by installations without a class."
+        ),
+    )
 
 
 class TykProviderStatus(ResourceStatus):
@@ -87,6 +97,7 @@ class TykProvider(CustomResource):
     description: ClassVar[str] = "A connection to one Tyk control plane (Dashboard or Gateway API)."
     printer_columns: ClassVar[tuple[PrinterColumn, ...]] = (
         PrinterColumn(name="Mode", json_path=".spec.mode"),
+        PrinterColumn(name="Class", json_path=".spec.providerClass", priority=1),
         PrinterColumn(name="URL", json_path=".spec.url"),
         PrinterColumn(name="Default", json_path=".spec.default", type="boolean"),
         PrinterColumn(name="Version", json_path=".status.tykVersion"),
