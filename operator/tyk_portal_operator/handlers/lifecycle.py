@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
-from typing import Any, cast
+from typing import Any
 
 import kopf
 
@@ -13,7 +13,8 @@ from ..core.naming import FINALIZER
 from ..kube import KubeClient
 from ..kube.client import load_api_client
 from ..metrics import observe_tyk_request, serve_metrics
-from ..services.context import Context
+from ..services.context import Context, rfc3339, utcnow
+from ..services.events import EventRecorder
 from ..settings import OperatorSettings
 from ..tyk import DashboardClient, GatewayClient, TykBackend
 
@@ -41,10 +42,6 @@ def _backend_factory(settings: OperatorSettings) -> Any:
     return build
 
 
-def _emit(body: dict[str, Any], event_type: str, reason: str, message: str) -> None:
-    kopf.event(cast(kopf.Body, body), type=event_type, reason=reason, message=message)
-
-
 @kopf.on.login()
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
     """In-cluster service account, else the kubeconfig named by $KUBECONFIG (read at login time)."""
@@ -64,14 +61,16 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     # Watches are restarted regularly so a silently dead connection cannot stall the operator.
     settings.watching.server_timeout = options.watch_server_timeout
     settings.watching.client_timeout = options.watch_server_timeout + 30
-    # Only warnings from handler loggers become Events; the services post their own Events.
-    settings.posting.level = logging.WARNING
+    # The services post their own Events (as tyk-portal-operator); kopf's retried posting of its log
+    # lines would log errors for every Event refused in a namespace being deleted.
+    settings.posting.enabled = False
     settings.networking.request_timeout = 30
+    kube = KubeClient(load_api_client())
     memo.ctx = Context(
         settings=options,
-        kube=KubeClient(load_api_client()),
+        kube=kube,
         backend_factory=_backend_factory(options),
-        emit=_emit,
+        emit=EventRecorder(kube, lambda: rfc3339(utcnow())),
     )
     # `tyk-portal-operator run` passes the port in the memo; `kopf run -m ...` can use the environment.
     port = int(getattr(memo, "metrics_port", 0) or os.environ.get("TYK_PORTAL_METRICS_PORT", 0) or 0)
@@ -89,6 +88,8 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     ctx = getattr(memo, "ctx", None)
     if ctx is None:
         return
+    if isinstance(ctx.emit, EventRecorder):
+        await ctx.emit.drain()
     for state in list(ctx.providers.values()):
         if state.backend is not None:
             await state.backend.aclose()

@@ -143,6 +143,12 @@ class KubeClient:
         """Read a ConfigMap, or None."""
         return await self._get_or_none(f"/api/v1/namespaces/{quote(namespace)}/configmaps/{quote(name)}")
 
+    # ----- Events ---------------------------------------------------------------------------------
+    @requires("", "events", "create")
+    async def create_event(self, namespace: str, body: dict[str, Any]) -> None:
+        """Post a core/v1 Event."""
+        await self._request("POST", f"/api/v1/namespaces/{quote(namespace)}/events", body)
+
     # ----- Our custom resources ----------------------------------------------------------------
     @requires(API_GROUP, "*", "get")
     async def get_resource(self, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:

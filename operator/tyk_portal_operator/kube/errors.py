@@ -31,9 +31,11 @@ _MAX_MESSAGE = 256
 class KubeError(Exception):
     """A Kubernetes API call failed."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, causes: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.status = status
+        # The `details.causes[].type` values of the API's Status (e.g. "NamespaceTerminating").
+        self.causes = causes
 
 
 class KubeNotFound(KubeError):
@@ -60,10 +62,14 @@ def from_api_exception(exc: Any, action: str) -> KubeError:
     """Map an `ApiException` of the official client to a typed error."""
     status = getattr(exc, "status", None)
     message = ""
+    causes: tuple[str, ...] = ()
     body = getattr(exc, "body", None)
     if body:
         try:
-            message = str(json.loads(body).get("message", ""))
+            parsed = json.loads(body)
+            message = str(parsed.get("message", ""))
+            found = ((parsed.get("details") or {}).get("causes")) or []
+            causes = tuple(str(c.get("type", "")) for c in found if isinstance(c, dict))
         except (ValueError, AttributeError):
             message = ""
     text = f"{action}: {message or getattr(exc, 'reason', '') or 'error'}"[:_MAX_MESSAGE]
@@ -78,4 +84,4 @@ def from_api_exception(exc: Any, action: str) -> KubeError:
         cls = KubeInvalid
     else:
         cls = KubeUnavailable
-    return cls(text, status=status)
+    return cls(text, status=status, causes=causes)
