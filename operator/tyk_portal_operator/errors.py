@@ -32,6 +32,11 @@ class ReconcileError(Exception):
 class RetryableError(ReconcileError):
     """Transient: Tyk unavailable, a dependency not ready yet."""
 
+    def __init__(self, reason: Reason, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason, message)
+        # Seconds until the next attempt, when the caller knows better than the backoff.
+        self.retry_after = retry_after
+
 
 class StalledError(ReconcileError):
     """Permanent until something changes: bad input, Tyk rejected the request, a conflict."""

@@ -7,6 +7,7 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 __all__ = [
     "CREDENTIALS_EXPIRING",
     "DRIFT_REPAIRS",
+    "LEFT_IN_TYK",
     "PENDING_APPROVALS",
     "RECONCILES",
     "RECONCILE_DURATION",
@@ -25,6 +26,11 @@ TYK_REQUESTS = Histogram(
     "tyk_portal_tyk_request_duration_seconds", "Tyk API request latency", ["endpoint", "code"]
 )
 DRIFT_REPAIRS = Counter("tyk_portal_drift_repairs_total", "Tyk objects repaired after drift", ["kind"])
+LEFT_IN_TYK = Counter(
+    "tyk_portal_left_in_tyk_total",
+    "Tyk objects (policies, keys) left behind when a deletion completed without cleaning Tyk",
+    ["kind", "reason"],
+)
 PENDING_APPROVALS = Gauge("tyk_portal_pending_approvals", "ProvisioningRequests awaiting a decision")
 CREDENTIALS_EXPIRING = Gauge(
     "tyk_portal_credentials_expiring_soon", "Credentials expiring within 7 days (rotation or key expiry)"

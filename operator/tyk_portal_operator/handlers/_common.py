@@ -65,7 +65,8 @@ async def reconcile_guarded(
                 exc.reason,
                 exc.message,
             )
-        raise kopf.TemporaryError(exc.message, delay=ctx.settings.backoff(retry)) from None
+        delay = exc.retry_after if exc.retry_after is not None else ctx.settings.backoff(retry)
+        raise kopf.TemporaryError(exc.message, delay=delay) from None
     except StalledError as exc:
         RECONCILES.labels(kind=kind, result="stalled", reason=str(exc.reason)).inc()
         if await ctx.write_status(plural, data, exc.outcome):

@@ -13,7 +13,8 @@ import kopf
 
 from ..core.conditions import Outcome
 from ..services.context import Context
-from ..services.policies import finalize_policy, reconcile_plan, reconcile_product
+from ..services.deletion import finalize_within_grace
+from ..services.policies import finalize_policy, policy_left_behind, reconcile_plan, reconcile_product
 from ..settings import OperatorSettings
 from ._common import context_of, reconcile_guarded, to_dict
 from .indexes import policy_referrers
@@ -63,7 +64,14 @@ def _register(
         )
 
         async def work(ctx: Context, data: dict[str, Any]) -> None:
-            await finalize_policy(ctx, data, referrers)
+            await finalize_within_grace(
+                ctx,
+                data,
+                lambda: finalize_policy(ctx, data, referrers),
+                left=policy_left_behind(data),
+                event_reason="PolicyOrphaned",
+                retry=retry,
+            )
 
         await reconcile_guarded(context_of(memo), plural, to_dict(body), work, retry=retry)
 

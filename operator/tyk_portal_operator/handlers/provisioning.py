@@ -12,7 +12,8 @@ from ..core.conditions import Outcome, Reason
 from ..core.credentials import parse_time, previous_key_expired
 from ..core.naming import ROTATE_ANNOTATION
 from ..services.context import Context
-from ..services.provisioning import finalize_request, reconcile_request
+from ..services.deletion import finalize_within_grace
+from ..services.provisioning import finalize_request, key_left_behind, reconcile_request
 from ..settings import OperatorSettings
 from ._common import context_of, reconcile_guarded, to_dict
 
@@ -88,7 +89,14 @@ async def request_deleted(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any
     """Revoke the key and delete the Secret (unless deletionPolicy is Orphan)."""
 
     async def work(ctx: Context, data: dict[str, Any]) -> None:
-        await finalize_request(ctx, data)
+        await finalize_within_grace(
+            ctx,
+            data,
+            lambda: finalize_request(ctx, data),
+            left=key_left_behind(data),
+            event_reason="KeyOrphaned",
+            retry=retry,
+        )
 
     ctx = context_of(memo)
     await reconcile_guarded(ctx, "provisioningrequests", to_dict(body), work, retry=retry)

@@ -20,12 +20,14 @@ from ..errors import ReconcileError, RetryableError, StalledError
 from ..models import APIProduct, Plan
 from ..tyk import TykAuthError, TykBackend, TykError, TykUnavailable
 from .context import Context, ProviderState
+from .deletion import LEFT_PROVIDER_GONE, report_left_in_tyk, tyk_for_cleanup
 from .providers import resolve_provider
 
 __all__ = [
     "PolicyObject",
     "desired_policy",
     "finalize_policy",
+    "policy_left_behind",
     "reconcile_plan",
     "reconcile_product",
     "repair_drift",
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 
 PolicyObject = APIProduct | Plan
 Action = Literal["created", "updated", "unchanged"]
+# How many referrers an InUse message names (the rest are counted).
+_MAX_NAMED = 5
 
 
 def tyk_failure(exc: TykError, doing: str) -> ReconcileError:
@@ -140,45 +144,50 @@ async def reconcile_plan(ctx: Context, body: dict[str, Any]) -> Outcome:
     return await _publish(ctx, "plans", body, plan, provider, {})
 
 
+def policy_left_behind(body: dict[str, Any]) -> str | None:
+    """What a product or plan would leave in Tyk if its clean-up were abandoned (None: nothing)."""
+    spec, status = body.get("spec") or {}, body.get("status") or {}
+    if (spec.get("deletionPolicy") or "Delete") == "Orphan" or not status.get("policyID"):
+        return None
+    return f"policy {status['policyID']}"
+
+
 async def finalize_policy(ctx: Context, body: dict[str, Any], referrers: list[str]) -> None:
     """Delete the object's policy from Tyk unless it is orphaned or still in use.
 
     Raises:
         RetryableError: `InUse` while referrers remain, or Tyk/provider trouble.
+        StalledError: Tyk refused the deletion.
     """
     obj: PolicyObject = (
         APIProduct.model_validate(body) if body.get("kind") == "APIProduct" else Plan.model_validate(body)
     )
-    if (obj.spec.deletion_policy or "Delete") == "Orphan":
-        return
+    left = policy_left_behind(body)
     pid = obj.status.policy_id
-    if not pid:
+    if left is None or not pid or not obj.status.provider:
         return
     if referrers:
+        shown = sorted(referrers)
+        more = f" and {len(shown) - _MAX_NAMED} more" if len(shown) > _MAX_NAMED else ""
         raise RetryableError(
             Reason.IN_USE,
-            f"Tyk policy {pid} is kept while these still use it: {', '.join(sorted(referrers))}",
+            f"Tyk policy {pid} is kept while these still use it: {', '.join(shown[:_MAX_NAMED])}{more}",
         )
-    provider_name = obj.status.provider
-    state = ctx.providers.get(provider_name or "")
-    if (
-        state is None
-        and provider_name
-        and await ctx.kube.get_resource("tykproviders", None, provider_name) is None
-    ):
-        ctx.emit(
+    backend = await tyk_for_cleanup(ctx, obj.status.provider)
+    if backend is None:
+        await report_left_in_tyk(
+            ctx,
             body,
-            "Warning",
-            "PolicyOrphaned",
-            f"TykProvider {provider_name} is gone; policy {pid} left in Tyk",
+            left,
+            LEFT_PROVIDER_GONE,
+            f"TykProvider {obj.status.provider} is gone",
+            event_reason="PolicyOrphaned",
         )
         return
-    if state is None or state.backend is None or not state.ready:
-        raise RetryableError(Reason.PROVIDER_NOT_READY, f'TykProvider "{provider_name}" is not Ready')
     try:
-        actual = await state.backend.get_policy(pid)
+        actual = await backend.get_policy(pid)
         if actual is not None and ownership_of(actual, obj.uid) == "ours":
-            await state.backend.delete_policy(pid)
+            await backend.delete_policy(pid)
             ctx.emit(body, "Normal", "PolicyDeleted", f"Deleted Tyk policy {pid}")
     except TykError as exc:
         raise tyk_failure(exc, f"deleting policy {pid}") from exc

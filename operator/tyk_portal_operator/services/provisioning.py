@@ -47,10 +47,11 @@ from ..models import APIProduct, Catalogue, ConsumerApp, Plan, ProvisioningReque
 from ..models.base import LocalObjectRef
 from ..tyk import TykBackend, TykError
 from .context import Context
+from .deletion import LEFT_PROVIDER_GONE, report_left_in_tyk, tyk_for_cleanup
 from .policies import tyk_failure
 from .providers import resolve_provider
 
-__all__ = ["finalize_request", "gather_inputs", "reconcile_request"]
+__all__ = ["finalize_request", "gather_inputs", "key_left_behind", "reconcile_request"]
 
 log = logging.getLogger(__name__)
 
@@ -293,8 +294,24 @@ def _secret_changed(existing: dict[str, Any], manifest: dict[str, Any]) -> bool:
     )
 
 
+def key_left_behind(body: dict[str, Any]) -> str | None:
+    """What a request would leave in Tyk if its revocation were abandoned (None: nothing)."""
+    spec, status = body.get("spec") or {}, body.get("status") or {}
+    if (spec.get("deletionPolicy") or "Revoke") == "Orphan" or not status.get("provider"):
+        return None
+    metadata = body.get("metadata") or {}
+    what = f"the key of {metadata.get('namespace')}/{metadata.get('name')}"
+    return f"{what} (hash {status['keyHash']})" if status.get("keyHash") else what
+
+
 async def finalize_request(ctx: Context, body: dict[str, Any]) -> None:
-    """Revoke the request's keys in Tyk and delete its Secret (or, for Orphan, keep both)."""
+    """Revoke the request's keys in Tyk and delete its Secret (or, for Orphan, keep both).
+
+    Raises:
+        RetryableError: the provider is not Ready or Tyk is unavailable (the caller decides whether
+            deletion waits).
+        StalledError: Tyk refused the revocation.
+    """
     request = ProvisioningRequest.model_validate(body)
     namespace = request.namespace or ""
     secret_name = request.status.secret_name or secret_name_for(request.name, request.spec.secret_name)
@@ -306,29 +323,31 @@ async def finalize_request(ctx: Context, body: dict[str, Any]) -> None:
             kept = {**secret, "metadata": {**secret["metadata"], "ownerReferences": None}}
             await ctx.kube.replace_secret(namespace, secret_name, kept)
         return
-    if not request.status.provider:
+    left = key_left_behind(body)
+    if left is None or not request.status.provider:
         if owned:
             await ctx.kube.delete_secret(namespace, secret_name)
         return
-    state = ctx.providers.get(request.status.provider)
-    if state is None and await ctx.kube.get_resource("tykproviders", None, request.status.provider) is None:
-        ctx.emit(
-            body, "Warning", "KeyOrphaned", f"TykProvider {request.status.provider} is gone; key left in Tyk"
+    backend = await tyk_for_cleanup(ctx, request.status.provider)
+    if backend is None:
+        await report_left_in_tyk(
+            ctx,
+            body,
+            left,
+            LEFT_PROVIDER_GONE,
+            f"TykProvider {request.status.provider} is gone",
+            event_reason="KeyOrphaned",
         )
         if owned:
             await ctx.kube.delete_secret(namespace, secret_name)
         return
-    if state is None or state.backend is None or not state.ready:
-        raise RetryableError(
-            Reason.PROVIDER_NOT_READY, f'TykProvider "{request.status.provider}" is not Ready'
-        )
     current, previous, _ = read_keys(secret if owned else None)
     try:
         for key in (current, previous):
             if key:
-                await state.backend.delete_key(key)
+                await backend.delete_key(key)
         if current is None and request.status.key_hash:
-            await state.backend.delete_key_by_hash(request.status.key_hash)
+            await backend.delete_key_by_hash(request.status.key_hash)
     except TykError as exc:
         raise tyk_failure(exc, "revoking the key") from exc
     if owned:
