@@ -47,6 +47,7 @@ class Reason(StrEnum):
     DEPENDENCY_NOT_READY = "DependencyNotReady"
     IN_USE = "InUse"
     SECRET_NOT_FOUND = "SecretNotFound"
+    FORBIDDEN = "Forbidden"
     # waiting for a person
     AWAITING_APPROVAL = "AwaitingApproval"
     SUSPENDED = "Suspended"
@@ -84,6 +85,7 @@ _SEVERITY: dict[Reason, Severity] = {
     Reason.DEPENDENCY_NOT_READY: Severity.PROGRESSING,
     Reason.IN_USE: Severity.PROGRESSING,
     Reason.SECRET_NOT_FOUND: Severity.PROGRESSING,
+    Reason.FORBIDDEN: Severity.PROGRESSING,
     Reason.AWAITING_APPROVAL: Severity.WAITING,
     Reason.SUSPENDED: Severity.WAITING,
 }

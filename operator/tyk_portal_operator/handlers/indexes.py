@@ -8,7 +8,7 @@ import kopf
 
 from ._common import to_dict
 
-__all__ = ["policy_objects", "policy_referrers"]
+__all__ = ["policy_objects", "policy_referrers", "provider_referrers"]
 
 
 @kopf.index("apiproducts")
@@ -21,6 +21,28 @@ def product_bodies(body: kopf.Body, **_: Any) -> dict[Any, Any]:
 def plan_bodies(body: kopf.Body, **_: Any) -> dict[Any, Any]:
     """Plans by the provider their status names (for bulk drift repair)."""
     return {(body.get("status") or {}).get("provider"): to_dict(body)}
+
+
+@kopf.index("provisioningrequests")
+def request_providers(namespace: str | None, name: str, status: kopf.Status, **_: Any) -> dict[Any, Any]:
+    """The provider a request's key was issued through -> "ProvisioningRequest ns/name"."""
+    provider = status.get("provider")
+    return {provider: f"ProvisioningRequest {namespace}/{name}"} if provider else {}
+
+
+def provider_referrers(
+    provider: str,
+    product_index: kopf.Index[Any, Any],
+    plan_index: kopf.Index[Any, Any],
+    request_index: kopf.Index[Any, Any],
+) -> list[str]:
+    """Every product, plan and request with objects in Tyk through this provider."""
+    found = {
+        f"{body.get('kind')} {body['metadata'].get('namespace')}/{body['metadata'].get('name')}"
+        for body in policy_objects(provider, product_index, plan_index)
+    }
+    found.update(request_index.get(provider, []))
+    return sorted(found)
 
 
 def _refs(spec: Any, field: str) -> list[tuple[str, str | None]]:

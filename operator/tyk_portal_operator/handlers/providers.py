@@ -15,14 +15,17 @@ from ..metrics import CREDENTIALS_EXPIRING, DRIFT_REPAIRS, PENDING_APPROVALS
 from ..models import TykProvider
 from ..services.policies import repair_drift, tyk_failure
 from ..services.providers import check_provider, forget_provider
+from ..settings import OperatorSettings
 from ..tyk import TykError
 from ._common import context_of, to_dict
-from .indexes import policy_objects
+from .indexes import policy_objects, provider_referrers
 
 __all__ = ["provider_deleted", "provider_loop"]
 
 log = logging.getLogger(__name__)
 _STEP = 0.5
+_MAX_NAMED = 5
+_SETTINGS = OperatorSettings.from_env()
 
 
 async def _pause(stopped: kopf.DaemonStopped, body: kopf.Body, seconds: float, generation: Any) -> None:
@@ -45,7 +48,12 @@ def _update_gauges(summaries: Any, now: datetime.datetime) -> None:
     CREDENTIALS_EXPIRING.set(expiring)
 
 
-@kopf.daemon("tykproviders", cancellation_timeout=5.0)
+def _ours(spec: Any, **_: Any) -> bool:
+    """Only providers of this installation's class are touched (no Secret reads, no status writes)."""
+    return str(spec.get("providerClass") or "") == _SETTINGS.provider_class
+
+
+@kopf.daemon("tykproviders", cancellation_timeout=5.0, when=_ours)
 async def provider_loop(
     name: str,
     body: kopf.Body,
@@ -99,9 +107,30 @@ async def provider_loop(
         _update_gauges(kwargs["request_summaries"], ctx.clock())
         wait = state.resync_interval if state.ready else ctx.settings.provider_retry_interval
         await _pause(stopped, body, wait, generation)
+    if not _ours(body.get("spec") or {}):
+        # Handed to another installation (providerClass changed): drop everything known of it.
+        await forget_provider(ctx, name)
 
 
-@kopf.on.delete("tykproviders", optional=True)
-async def provider_deleted(name: str, memo: kopf.Memo, **_: Any) -> None:
-    """Forget a deleted provider."""
-    await forget_provider(context_of(memo), name)
+@kopf.on.delete("tykproviders", when=_ours)
+async def provider_deleted(name: str, body: kopf.Body, memo: kopf.Memo, retry: int, **kwargs: Any) -> None:
+    """Wait while products, plans or requests still have objects in Tyk through it; then forget it."""
+    ctx = context_of(memo)
+    state = ctx.providers.get(name)
+    if state is not None:
+        state.deleting = True  # nothing new is published to it from now on
+    referrers = provider_referrers(
+        name, kwargs["product_bodies"], kwargs["plan_bodies"], kwargs["request_providers"]
+    )
+    if referrers:
+        named = ", ".join(referrers[:_MAX_NAMED])
+        more = f" and {len(referrers) - _MAX_NAMED} more" if len(referrers) > _MAX_NAMED else ""
+        message = (
+            f"deletion waits until these no longer use the provider (delete them, or set their "
+            f"deletionPolicy to Orphan): {named}{more}"
+        )
+        data = to_dict(body)
+        if await ctx.write_status("tykproviders", data, Outcome(Reason.IN_USE, message)):
+            ctx.emit(data, "Warning", str(Reason.IN_USE), message)
+        raise kopf.TemporaryError(message, delay=min(ctx.settings.backoff(retry), 30.0))
+    await forget_provider(ctx, name)

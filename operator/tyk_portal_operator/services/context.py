@@ -39,6 +39,8 @@ class ProviderState:
     backend: TykBackend | None = None
     backend_key: tuple[Any, ...] | None = None
     resync_interval: float = 300.0
+    # Marked for deletion: nothing new is published to it, objects already there may still clean up.
+    deleting: bool = False
 
 
 @dataclass

@@ -13,15 +13,43 @@ from ..core.durations import parse_duration
 from ..core.naming import DEFAULT_POLICY_PREFIX
 from ..core.policies import ProviderConfig
 from ..errors import NotYetKnown, RetryableError
-from ..kube import KubeError
+from ..kube import KubeError, KubeForbidden
 from ..models import TykProvider
 from ..models.base import LocalObjectRef, SecretKeyRef
 from ..tyk import TykAuthError, TykError, TykUnavailable
 from .context import Context, ProviderState
 
-__all__ = ["check_provider", "forget_provider", "provider_config", "resolve_provider"]
+__all__ = [
+    "check_provider",
+    "forget_provider",
+    "manages",
+    "not_managed_error",
+    "provider_class_of",
+    "provider_config",
+    "resolve_provider",
+]
 
 log = logging.getLogger(__name__)
+
+
+def provider_class_of(body: dict[str, Any] | Any) -> str:
+    """The provider class a TykProvider body names ("" when none)."""
+    return str(((body or {}).get("spec") or {}).get("providerClass") or "")
+
+
+def manages(ctx: Context, body: dict[str, Any] | Any) -> bool:
+    """Whether this installation manages the TykProvider (its class is ours)."""
+    return provider_class_of(body) == ctx.settings.provider_class
+
+
+def not_managed_error(ctx: Context, name: str, body: dict[str, Any]) -> RetryableError:
+    """The error for an object that uses a TykProvider another installation manages."""
+    theirs = provider_class_of(body) or "(none)"
+    ours = ctx.settings.provider_class or "(none)"
+    return RetryableError(
+        Reason.PROVIDER_NOT_READY,
+        f'TykProvider "{name}" has providerClass {theirs}; this operator manages providerClass {ours} only',
+    )
 
 
 def provider_config(provider: TykProvider) -> ProviderConfig:
@@ -38,6 +66,12 @@ def provider_config(provider: TykProvider) -> ProviderConfig:
 async def _secret_value(ctx: Context, ref: SecretKeyRef, what: str) -> str:
     try:
         secret = await ctx.kube.get_secret(ref.namespace, ref.name)
+    except KubeForbidden as exc:
+        raise RetryableError(
+            Reason.FORBIDDEN,
+            f"the operator may not get Secret {ref.namespace}/{ref.name} (RBAC: verb get, resource secrets): "
+            f"{exc}",
+        ) from exc
     except KubeError as exc:
         raise RetryableError(
             Reason.UNREACHABLE, f"cannot read Secret {ref.namespace}/{ref.name}: {exc}"
@@ -101,6 +135,7 @@ async def check_provider(ctx: Context, provider: TykProvider) -> tuple[Outcome, 
         backend=state.backend if state else None,
         backend_key=state.backend_key if state else None,
         resync_interval=resync or ctx.settings.default_resync_interval,
+        deleting=bool(provider.metadata.get("deletionTimestamp")),
     )
     version: str | None = None
     try:
@@ -140,14 +175,24 @@ async def resolve_provider(ctx: Context, ref: LocalObjectRef | None) -> Provider
     if ref is not None:
         state = ctx.providers.get(ref.name)
         if state is None:
-            if await ctx.kube.get_resource("tykproviders", None, ref.name) is not None:
-                raise NotYetKnown(Reason.PROVIDER_NOT_READY, f'TykProvider "{ref.name}" not checked yet')
-            raise RetryableError(Reason.PROVIDER_NOT_READY, f'TykProvider "{ref.name}" not found')
+            found = await ctx.kube.get_resource("tykproviders", None, ref.name)
+            if found is None:
+                raise RetryableError(Reason.PROVIDER_NOT_READY, f'TykProvider "{ref.name}" not found')
+            if not manages(ctx, found):
+                raise not_managed_error(ctx, ref.name, found)
+            raise NotYetKnown(Reason.PROVIDER_NOT_READY, f'TykProvider "{ref.name}" not checked yet')
     else:
-        defaults = sorted((s for s in ctx.providers.values() if s.default), key=lambda s: s.name)
+        defaults = sorted(
+            (s for s in ctx.providers.values() if s.default and not s.deleting), key=lambda s: s.name
+        )
         if not defaults:
             listed = await ctx.kube.list_resources("tykproviders")
-            if any((item.get("spec") or {}).get("default") for item in listed):
+            if any(
+                (item.get("spec") or {}).get("default")
+                and manages(ctx, item)
+                and not (item.get("metadata") or {}).get("deletionTimestamp")
+                for item in listed
+            ):
                 raise NotYetKnown(Reason.PROVIDER_NOT_READY, "the default TykProvider is not checked yet")
             raise RetryableError(
                 Reason.PROVIDER_NOT_READY, "no providerRef given and no TykProvider is marked default: true"
@@ -158,6 +203,8 @@ async def resolve_provider(ctx: Context, ref: LocalObjectRef | None) -> Provider
                 Reason.PROVIDER_NOT_READY, f"several TykProviders are marked default ({names})"
             )
         state = defaults[0]
+    if state.deleting:
+        raise RetryableError(Reason.PROVIDER_NOT_READY, f'TykProvider "{state.name}" is being deleted')
     if not state.ready or state.backend is None:
         raise RetryableError(
             Reason.PROVIDER_NOT_READY, f'TykProvider "{state.name}" is not Ready: {state.message}'
