@@ -219,9 +219,12 @@ def test_namespaced_mode_roles_and_cluster_role_together_cover_the_code(render: 
     assert all(scope_of(g, r) == "Cluster" for g, r, _ in cluster), sorted(cluster)
     for ns, perms in per_namespace.items():
         assert all(scope_of(g, r) == "Namespaced" for g, r, _ in perms), ns
-    # The only grant outside the watched namespaces: reading provider Secrets in the release namespace.
-    assert set(per_namespace) == {*watched, NAMESPACE}
+    # The only grants outside the watched namespaces: reading provider Secrets in the release namespace,
+    # and posting Events about cluster-scoped objects (TykProviders) in `default`, the only namespace
+    # where the API server accepts them.
+    assert set(per_namespace) == {*watched, NAMESPACE, "default"}
     assert per_namespace[NAMESPACE] == {("", "secrets", "get")}
+    assert per_namespace["default"] == {("", "events", "create")}
     assert all(p in required for perms in per_namespace.values() for p in perms)
     assert cluster <= required
 
@@ -351,6 +354,8 @@ def test_operator_arguments_follow_the_mode(
     assert args.standalone is standalone
     assert args.namespace == namespaces
     assert args.peering == "tyk-portal-operator"
+    # Only the namespaced value set names a provider class (a second installation beside another).
+    assert args.provider_class == ("team-installation" if value_set == "namespaced" else None)
     peerings = rendered.of_kind("ClusterKopfPeering") + rendered.of_kind("KopfPeering")
     if standalone:
         assert peerings == []
@@ -403,6 +408,9 @@ def test_provider_from_values(render: Render) -> None:
     assert secret["data"] == {"api-key": "bm90LWEtcmVhbC1rZXk="}  # base64 of the value in provider.yaml
     assert provider["spec"]["policyIDPrefix"] == "prod"
     assert provider["spec"]["gatewayURL"] == "https://api.example.com"
+    # The provider belongs to this installation's class, which the operator is started with.
+    assert provider["spec"]["providerClass"] == "production"
+    assert "--provider-class=production" in the_container(rendered)["args"]
     # The CRD is not known to a fresh cluster: the provider is created after it, as a post-install hook.
     assert provider["metadata"]["annotations"]["helm.sh/hook"] == "post-install"
 
