@@ -88,9 +88,9 @@ async def report_left_in_tyk(
     LEFT_IN_TYK.labels(kind=kind, reason=cause).inc()
     what = _kind_and_name(body)
     log.warning("Deleted without cleaning Tyk", extra={"object": what, "left": left, "cause": cause})
-    metadata = body.get("metadata") or {}
-    namespace = metadata.get("namespace")
-    if cause != LEFT_NAMESPACE_DELETED:
+    namespace = (body.get("metadata") or {}).get("namespace")
+    ns_body = await ctx.kube.get_namespace(namespace) if namespace else None
+    if namespace is None or (ns_body and not (ns_body.get("metadata") or {}).get("deletionTimestamp")):
         ctx.emit(body, "Warning", event_reason, f"{why}; {left} left in Tyk")
         return
     message = f"{what} was deleted with its namespace; {left} left in Tyk: {why}"
@@ -98,9 +98,7 @@ async def report_left_in_tyk(
     provider_body = await ctx.kube.get_resource("tykproviders", None, provider) if provider else None
     if provider_body is not None:
         ctx.emit(provider_body, "Warning", event_reason, message)
-        return
-    ns_body = await ctx.kube.get_namespace(namespace or "")
-    if ns_body is not None:
+    elif ns_body is not None:
         ctx.emit({"apiVersion": "v1", "kind": "Namespace", **ns_body}, "Warning", event_reason, message)
 
 

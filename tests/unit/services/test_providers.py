@@ -9,6 +9,7 @@ from typing import Any
 
 import certifi
 
+from tyk_portal_operator.kube import KubeForbidden
 from tyk_portal_operator.models import TykProvider
 from tyk_portal_operator.services.context import Context
 from tyk_portal_operator.services.providers import check_provider
@@ -103,3 +104,21 @@ async def test_missing_ca_secret_and_rejected_key_are_reported() -> None:
     assert outcome.reason == "Unauthorized"
     assert "s3cret" not in outcome.message
     assert not ctx.providers["prod"].ready
+
+
+class ForbiddenKube:
+    async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        raise KubeForbidden(
+            f'GET /api/v1/namespaces/{namespace}/secrets/{name}: secrets "{name}" is forbidden: User '
+            '"system:serviceaccount:b:op" cannot get resource "secrets" in API group "" in the namespace '
+            f'"{namespace}"',
+            status=403,
+        )
+
+
+async def test_an_rbac_refusal_is_reported_as_forbidden_not_unreachable() -> None:
+    ctx = Context(settings=OperatorSettings(), kube=ForbiddenKube(), backend_factory=lambda **_: None)  # type: ignore[arg-type]
+    outcome, _ = await check_provider(ctx, _provider())
+    assert outcome.reason == "Forbidden"
+    assert "may not get Secret ops/k" in outcome.message
+    assert 'cannot get resource "secrets"' in outcome.message
