@@ -54,7 +54,9 @@ def run(objects: int, resyncs: int) -> None:
         cluster.install_crds()
         namespace = "bench"
         cluster.create_namespace(namespace)
-        operator = start_operator_process(kubeconfig, Path(tmp) / "operator.log", "--standalone")
+        operator = start_operator_process(
+            kubeconfig, Path(tmp) / "operator.log", "--standalone", namespace=None
+        )
         try:
             provider = make_provider(cluster, namespace, tyk.url, prefix="bench")
             cluster.wait_condition("tykproviders", provider, reason="Connected", timeout=60)

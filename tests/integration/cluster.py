@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 
 def wait_for(
-    check: Callable[[], T | None], *, timeout: float = 30.0, interval: float = 0.2, what: str = ""
+    check: Callable[[], T | None], *, timeout: float = 60.0, interval: float = 0.2, what: str = ""
 ) -> T:
     """Poll until `check` returns something truthy; fail with the last value seen."""
     deadline = time.monotonic() + timeout
@@ -79,18 +79,45 @@ class Cluster:
             if exc.status != 404:
                 raise
 
-    def release_namespace(self, name: str) -> None:
-        """Test clean-up: drop our finalizers (the test's Tyk may be gone already), then delete."""
+    def namespace_exists(self, name: str) -> bool:
+        """Whether GET answers anything but 404 (a Terminating namespace still exists)."""
+        try:
+            self.core.read_namespace(name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def list_namespaces(self, prefix: str) -> list[str]:
+        return [
+            ns.metadata.name for ns in self.core.list_namespace().items if ns.metadata.name.startswith(prefix)
+        ]
+
+    def strip_finalizers(self, namespace: str) -> list[str]:
+        """Last resort: drop the finalizers of our objects in a namespace so it can go.
+
+        On a real cluster this orphans whatever the operator would have cleaned up in Tyk, so callers
+        must report it loudly. Returns `kind/name` of every object changed."""
+        stripped = []
         for plural in PLURALS:
-            items = self.custom.list_namespaced_custom_object(GROUP, VERSION, name, plural)["items"]
+            try:
+                items = self.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural)["items"]
+            except ApiException as exc:
+                if exc.status == 404:
+                    continue
+                raise
             for item in items:
                 if item["metadata"].get("finalizers"):
                     try:
-                        self.patch(plural, item["metadata"]["name"], {"metadata": {"finalizers": None}}, name)
+                        self.patch(
+                            plural, item["metadata"]["name"], {"metadata": {"finalizers": None}}, namespace
+                        )
                     except ApiException as exc:
                         if exc.status != 404:
                             raise
-        self.delete_namespace(name)
+                    stripped.append(f"{plural}/{namespace}/{item['metadata']['name']}")
+        return stripped
 
     def create_secret(self, namespace: str, name: str, data: dict[str, str]) -> None:
         self.core.create_namespaced_secret(namespace, {"metadata": {"name": name}, "stringData": data})
@@ -170,7 +197,7 @@ class Cluster:
         *,
         status: str = "True",
         reason: str | None = None,
-        timeout: float = 30.0,
+        timeout: float = 60.0,
     ) -> dict[str, Any]:
         """Wait until Ready has this status (and reason, when given); returns the object."""
 
@@ -190,3 +217,27 @@ class Cluster:
         events = self.core.list_namespaced_event(namespace)
         found = [self.api_client.sanitize_for_serialization(e) for e in events.items]
         return [e for e in found if (e.get("involvedObject") or {}).get("name") == name]
+
+    def event_count(self, namespace: str, name: str, reason: str) -> int:
+        """How many times an Event with this reason was reported for the object.
+
+        An Event object may stand for several occurrences (`count`, or `series.count` when a
+        client aggregates repeats), so this sums them rather than counting objects."""
+        total = 0
+        for event in self.events_for(namespace, name):
+            if event.get("reason") == reason:
+                total += max(int(event.get("count") or 1), int((event.get("series") or {}).get("count") or 1))
+        return total
+
+    def wait_event(
+        self, namespace: str, name: str, reason: str, *, at_least: int = 1, timeout: float = 60.0
+    ) -> int:
+        """Wait until the object has at least `at_least` occurrences of an Event with this reason.
+
+        Events are posted asynchronously (after the action they report), so a test waits for them
+        like for any other state; the operator may legitimately report an action more than once."""
+        return wait_for(
+            lambda: (n := self.event_count(namespace, name, reason)) >= at_least and n,
+            timeout=timeout,
+            what=f"{at_least}x Event {reason} for {namespace}/{name}",
+        )

@@ -17,6 +17,7 @@ from kubernetes.client.exceptions import ApiException
 from tests.sandbox.manifests import KINDS
 
 from .cluster import Cluster
+from .conftest import PROVIDER_CLASS, Created, run_name
 
 SECRET_REF = {"namespace": "tyk-portal-system", "name": "tyk-dashboard", "key": "api-key"}
 PROVIDER = {"url": "http://tyk-dashboard.tyk.svc:3000", "credentialsSecretRef": SECRET_REF}
@@ -142,11 +143,19 @@ def _clean(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _create(cluster: Cluster, kind: str, spec: dict[str, Any], namespace: str) -> tuple[str, str | None]:
-    """Create an object of `kind`; returns its name and namespace (None when cluster-scoped)."""
+    """Create an object of `kind`; returns its name and namespace (None when cluster-scoped).
+
+    A TykProvider gets this run's name prefix and provider class and is registered for clean-up."""
     info = KINDS[kind]
     name = f"v-{uuid.uuid4().hex[:8]}"
     where = namespace if info.namespaced else None
-    cluster.create(info.plural, {"kind": kind, "metadata": {"name": name}, "spec": _clean(spec)}, where)
+    spec = _clean(spec)
+    if kind == "TykProvider":
+        name = run_name("v")
+        spec = {**spec, "providerClass": PROVIDER_CLASS}
+        if Created.current is not None:
+            Created.current.provider(name)
+    cluster.create(info.plural, {"kind": kind, "metadata": {"name": name}, "spec": spec}, where)
     return name, where
 
 
@@ -164,9 +173,9 @@ def test_valid_objects_are_accepted(
 ) -> None:
     name, where = _create(cluster, kind, spec, namespace)
     stored = cluster.get(KINDS[kind].plural, name, where)
-    assert stored is not None and stored["spec"] == _clean(spec)
-    if where is None:
-        cluster.delete(KINDS[kind].plural, name)
+    assert stored is not None
+    expected = _clean(spec) if where is not None else {**_clean(spec), "providerClass": PROVIDER_CLASS}
+    assert stored["spec"] == expected
 
 
 @pytest.mark.parametrize(

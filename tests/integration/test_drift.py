@@ -30,15 +30,13 @@ def test_edited_and_deleted_policies_are_repaired(
     assert httpx.put(f"{tyk.url}/api/portal/policies/{plan_id}", json=edited, headers=AUTH).status_code == 200
     assert httpx.delete(f"{tyk.url}/api/portal/policies/{product_id}", headers=AUTH).status_code == 200
 
-    wait_for(
-        lambda: (tyk_policy(tyk, plan_id) or {}).get("rate") == 10, what="plan rate restored", timeout=20
-    )
-    wait_for(lambda: tyk_policy(tyk, product_id) is not None, what="product policy recreated", timeout=20)
+    wait_for(lambda: (tyk_policy(tyk, plan_id) or {}).get("rate") == 10, what="plan rate restored")
+    wait_for(lambda: tyk_policy(tyk, product_id) is not None, what="product policy recreated")
     assert set(tyk_policy(tyk, product_id)["access_rights"]) == {"orders-api"}
-    reasons = [
-        e["reason"] for e in cluster.events_for(namespace, "gold") + cluster.events_for(namespace, "shop")
-    ]
-    assert reasons.count("DriftRepaired") >= 2
+    # Each repair is reported on its object. Events are posted after the repair (asynchronously), so
+    # wait for them; a repair may legitimately be reported more than once, hence "at least".
+    cluster.wait_event(namespace, "gold", "DriftRepaired")
+    cluster.wait_event(namespace, "shop", "DriftRepaired")
 
 
 def test_steady_state_costs_one_list_per_resync_and_no_writes(
@@ -74,7 +72,8 @@ def test_steady_state_costs_one_list_per_resync_and_no_writes(
     wait_for(all_ready, what="200 products and plans Ready", timeout=120, interval=1.0)
 
     def settled() -> bool:
-        # Until every object's last reconcile is done, single GETs may still show up; wait them out.
+        # Until every object's last reconcile is done, single GETs may still show up; wait them out:
+        # steady means a whole 3 s window (more than one resync of 2 s) with nothing but policy lists.
         control.clear_requests()
         time.sleep(3)
         return all(
@@ -83,7 +82,9 @@ def test_steady_state_costs_one_list_per_resync_and_no_writes(
 
     wait_for(settled, what="steady state", timeout=90, interval=0)
     control.clear_requests()
-    time.sleep(7)  # several resync intervals of 2 s
+    # A measurement window, not a wait: what the operator sends to Tyk during several resync
+    # intervals of 2 s once nothing changes.
+    time.sleep(7)
     requests = [r for r in control.requests() if r["server"] == "dashboard"]
     lists = [r for r in requests if r["method"] == "GET" and r["path"] == "/api/portal/policies"]
     writes = [r for r in requests if r["method"] in ("POST", "PUT", "DELETE")]
@@ -91,4 +92,3 @@ def test_steady_state_costs_one_list_per_resync_and_no_writes(
     assert writes == []
     assert others == [], others[:5]
     assert 2 <= len(lists) <= 5, len(lists)
-    cluster.delete("tykproviders", provider)

@@ -1,18 +1,19 @@
 """examples/ is a working walkthrough: every manifest is accepted and the operator makes the
 provider, products and plans Ready. Also: `make demo` (the local sandbox) runs to completion.
 
-The examples are applied into per-test namespaces (`<prefix>-shop`, ...) with a per-test provider
-name, so the test reruns cleanly on a real cluster (PORTAL_TEST_KUBECONFIG). The provider is made
-non-default and named in every product and plan: other tests of the session may have a default
-provider of their own, and the operator refuses to choose between several.
+The examples are applied into per-test namespaces (`t-<runid>-<random>-shop`, ...) with a per-test
+provider of this run's class, so the test reruns cleanly on a real cluster (PORTAL_TEST_KUBECONFIG)
+and the session's operator serves them. The provider is made non-default and named in every product
+and plan: other tests of the session may have a default provider of their own, and the operator
+refuses to choose between several.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,6 +33,7 @@ from tests.sandbox.manifests import (
 )
 
 from .cluster import REPO, Cluster
+from .conftest import NAMESPACE_PREFIX, PROVIDER_CLASS, Created
 
 EXAMPLE_NAMESPACES = ("tyk-portal-system", "shop", "team-mobile")
 PUBLISHED_KINDS = ("APIProduct", "Plan")
@@ -48,6 +50,7 @@ def localise(docs: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
             doc["metadata"]["name"] = provider
             doc["spec"].pop("default", None)
             doc["spec"]["orgID"] = "org1"  # the `tyk` fixture's organisation
+            doc["spec"]["providerClass"] = PROVIDER_CLASS
         elif doc["kind"] in PUBLISHED_KINDS:
             doc["spec"]["providerRef"] = {"name": provider}
         out.append(doc)
@@ -55,16 +58,18 @@ def localise(docs: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def prefix(cluster: Cluster) -> Iterator[str]:
-    prefix = f"ex{uuid.uuid4().hex[:6]}"
-    yield prefix
-    cluster.delete("tykproviders", f"{prefix}-tyk")
+def prefix(created: Created) -> str:
+    """`t-<runid>-<random>`: the examples' namespaces and provider get it; all are registered for
+    clean-up (namespaces first, then the provider, then the test's Tyk emulator)."""
+    prefix = f"{NAMESPACE_PREFIX}{uuid.uuid4().hex[:6]}"
     for name in EXAMPLE_NAMESPACES:
-        cluster.release_namespace(f"{prefix}-{name}")
+        created.adopt_namespace(f"{prefix}-{name}")
+    created.provider(f"{prefix}-tyk")
+    return prefix
 
 
 def test_examples_are_accepted_and_publish(
-    operator: KopfRunner, cluster: Cluster, tyk: TykEmulator, prefix: str
+    operator: KopfRunner, cluster: Cluster, prefix: str, tyk: TykEmulator
 ) -> None:
     substitutions = {
         DASHBOARD_URL_PLACEHOLDER: tyk.url,
@@ -111,9 +116,13 @@ def test_examples_are_accepted_and_publish(
 @pytest.mark.timeout(180)
 def test_make_demo_sandbox_runs_to_completion(tmp_path: Any) -> None:
     """The README's first command works on a fresh checkout (one test: it starts its own emulators)."""
+    # The session's operator settings (provider class, kubeconfig, ...) live in this process's
+    # environment while it runs: the sandbox is a fresh installation and must not inherit them.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TYK_PORTAL_") and k != "KUBECONFIG"}
     result = subprocess.run(
         [sys.executable, "-m", "tests.sandbox", "--state-dir", str(tmp_path)],
         cwd=REPO,
+        env=env,
         capture_output=True,
         text=True,
         timeout=150,

@@ -48,9 +48,10 @@ def test_one_replica_acts_and_the_standby_takes_over(tmp_path: Path) -> None:
         namespace = "ha"
         cluster.create_namespace(namespace)
         logs = [tmp_path / "replica-a.log", tmp_path / "replica-b.log"]
+        # The API server is this test's own: the replicas watch all of it (cluster-wide peering).
         replicas = [
-            start_operator_process(kubeconfig, logs[0], "--peering", "ha-test"),
-            start_operator_process(kubeconfig, logs[1], "--peering", "ha-test"),
+            start_operator_process(kubeconfig, logs[0], "--peering", "ha-test", namespace=None),
+            start_operator_process(kubeconfig, logs[1], "--peering", "ha-test", namespace=None),
         ]
         try:
             peers = wait_for(
@@ -75,7 +76,9 @@ def test_one_replica_acts_and_the_standby_takes_over(tmp_path: Path) -> None:
             cluster.create("plans", plan("first", provider), namespace)
             cluster.wait_condition("plans", "first", namespace, reason="PolicySynced", timeout=60)
             wait_for(lambda: any("plans-changed" in log.read_text() for log in logs), what="a replica acted")
-            time.sleep(2)  # a wrongly active second replica would have handled the plan by now too
+            # Proving an absence needs a bounded window: a wrongly active second replica would have
+            # handled the plan within 2 s too (both watch the same emulator, latency is milliseconds).
+            time.sleep(2)
             handled = [i for i, log in enumerate(logs) if "plans-changed" in log.read_text()]
             assert len(handled) == 1, "exactly one replica may act"
             active, standby = handled[0], 1 - handled[0]

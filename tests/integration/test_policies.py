@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -10,7 +11,7 @@ from kopf.testing import KopfRunner
 from tests.emulators.tyk import TykControl, TykEmulator
 
 from .cluster import Cluster, wait_for
-from .conftest import make_provider
+from .conftest import make_provider, run_name
 
 AUTH = {"Authorization": "dash-secret"}
 
@@ -147,13 +148,13 @@ def test_missing_api_then_fixed(
     control.seed_api(
         api_id="inventory-api", name="inventory", use_standard_auth=True, proxy={"listen_path": "/inventory/"}
     )
-    cluster.wait_condition("apiproducts", "later", namespace, reason="PolicySynced", timeout=30)
+    cluster.wait_condition("apiproducts", "later", namespace, reason="PolicySynced")
 
 
 def test_missing_provider_then_created(
     operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator
 ) -> None:
-    provider = f"late-{namespace}"
+    provider = run_name("late")
     cluster.create("apiproducts", product("early", provider, [{"apiID": "orders-api"}]), namespace)
     obj = cluster.wait_condition("apiproducts", "early", namespace, status="False", reason="ProviderNotReady")
     assert provider in obj["status"]["conditions"][0]["message"]
@@ -180,12 +181,12 @@ def test_outage_and_rejection(
     obj = cluster.wait_condition("plans", "silver", namespace, status="False", reason="TykRejected")
     assert "Nope, not today." in obj["status"]["conditions"][0]["message"]
     control.clear_requests()
-    import time
-
+    # Proving an absence needs a window: 2 s would hold several retries of a tight loop (retry delay
+    # 0.5 s), while the slow retry of a rejected write comes at most once.
     time.sleep(2)
     assert control.count("PUT") <= 1  # not hammered: at most one slow retry in two seconds
     control.clear_faults()
-    cluster.wait_condition("plans", "silver", namespace, reason="PolicySynced", timeout=30)
+    cluster.wait_condition("plans", "silver", namespace, reason="PolicySynced")
 
 
 def test_ownership_conflict_and_adoption(
@@ -236,11 +237,12 @@ def test_in_use_blocks_deletion_until_catalogue_goes(
         },
         namespace,
     )
-    wait_for(lambda: cluster.get("catalogues", "cat", namespace), what="catalogue stored")
+    # The catalogue's status is written by the operator: it has seen the catalogue (and indexed it).
+    cluster.wait_condition("catalogues", "cat", namespace, reason="Resolved")
     cluster.delete("apiproducts", "p1", namespace)
     obj = cluster.wait_condition("apiproducts", "p1", namespace, status="False", reason="InUse")
     assert f"Catalogue {namespace}/cat" in obj["status"]["conditions"][0]["message"]
     assert tyk_policy(tyk, f"use.product.{namespace}.p1") is not None
     cluster.delete("catalogues", "cat", namespace)
-    wait_for(lambda: cluster.get("apiproducts", "p1", namespace) is None, what="product deleted", timeout=30)
+    wait_for(lambda: cluster.get("apiproducts", "p1", namespace) is None, what="product deleted")
     assert tyk_policy(tyk, f"use.product.{namespace}.p1") is None

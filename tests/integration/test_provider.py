@@ -19,7 +19,6 @@ def test_provider_with_secret_and_reachable_dashboard_is_ready(
     assert obj["status"]["observedGeneration"] == obj["metadata"]["generation"]
     kinds = {c["type"]: c["status"] for c in obj["status"]["conditions"]}
     assert kinds == {"Ready": "True", "Reconciling": "False", "Stalled": "False"}
-    cluster.delete("tykproviders", name)
 
 
 def test_wrong_key_gives_unauthorized(
@@ -31,25 +30,17 @@ def test_wrong_key_gives_unauthorized(
     assert "not-the-key" not in str(obj)
     stalled = cluster.condition("tykproviders", name, ctype="Stalled")
     assert stalled and stalled["status"] == "True"
-    cluster.delete("tykproviders", name)
 
 
 def test_missing_secret_names_it(
     operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator
 ) -> None:
-    spec = {
-        "url": tyk.url,
-        "credentialsSecretRef": {"namespace": namespace, "name": "nope", "key": "api-key"},
-    }
-    cluster.create(
-        "tykproviders", {"kind": "TykProvider", "metadata": {"name": f"p-{namespace}"}, "spec": spec}
-    )
-    obj = cluster.wait_condition("tykproviders", f"p-{namespace}", status="False", reason="SecretNotFound")
+    name = make_provider(cluster, namespace, tyk.url, secret="nope")
+    obj = cluster.wait_condition("tykproviders", name, status="False", reason="SecretNotFound")
     assert f"{namespace}/nope" in obj["status"]["conditions"][0]["message"]
     # Creating the Secret afterwards is enough: the provider recovers by itself.
     cluster.create_secret(namespace, "nope", {"api-key": "dash-secret"})
-    cluster.wait_condition("tykproviders", f"p-{namespace}", reason="Connected")
-    cluster.delete("tykproviders", f"p-{namespace}")
+    cluster.wait_condition("tykproviders", name, reason="Connected")
 
 
 def test_unreachable_then_recovers(
@@ -63,4 +54,3 @@ def test_unreachable_then_recovers(
     assert reconciling and reconciling["status"] == "True"
     control.clear_faults()
     cluster.wait_condition("tykproviders", name, reason="Connected")
-    cluster.delete("tykproviders", name)

@@ -10,7 +10,7 @@ from kopf.testing import KopfRunner
 from tests.emulators.tyk import TykControl, TykEmulator
 
 from .cluster import Cluster, wait_for
-from .conftest import make_provider
+from .conftest import Created, make_provider
 from .test_policies import AUTH, plan, product
 
 
@@ -78,7 +78,7 @@ def test_automatic_approval_issues_a_working_key(
 
     # Self-healing: a key deleted in Tyk comes back from the Secret.
     assert httpx.delete(f"{tyk.url}/api/keys/{key}", headers=AUTH).status_code == 200
-    wait_for(lambda: gateway_status(tyk, key) == 200, what="key restored", timeout=20)
+    wait_for(lambda: gateway_status(tyk, key) == 200, what="key restored")
 
     # On-demand rotation: new key, old one valid during the overlap.
     cluster.patch(
@@ -103,9 +103,7 @@ def test_automatic_approval_issues_a_working_key(
 
     # Revocation: deleting the request deletes the keys and the Secret.
     cluster.delete("provisioningrequests", "r1", namespace)
-    wait_for(
-        lambda: cluster.get("provisioningrequests", "r1", namespace) is None, what="request gone", timeout=60
-    )
+    wait_for(lambda: cluster.get("provisioningrequests", "r1", namespace) is None, what="request gone")
     assert gateway_status(tyk, new) == 403 and gateway_status(tyk, key) == 403
     wait_for(lambda: cluster.get_secret(namespace, "r1-credentials") is None, what="secret gone")
 
@@ -167,7 +165,7 @@ def test_crash_between_secret_and_tyk_converges_on_one_key(
     # Tyk processes the key create, then the connection drops before the answer (a crash after write).
     control.drop(match="POST /api/keys", times=2)
     cluster.create("provisioningrequests", request("r3"), namespace)
-    cluster.wait_condition("provisioningrequests", "r3", namespace, reason="CredentialIssued", timeout=40)
+    cluster.wait_condition("provisioningrequests", "r3", namespace, reason="CredentialIssued")
     key = cluster.secret_value(namespace, "r3-credentials", "api-key")
     keys = httpx.get(f"{tyk.url}/api/keys/detailed?p=-1", headers=AUTH).json()["keys"]
     ours = [
@@ -204,12 +202,11 @@ def test_interval_rotation_overlap_and_secret_recreation(
     second = wait_for(
         lambda: (v := cluster.secret_value(namespace, "r6-credentials", "api-key")) != first and v,
         what="interval rotation",
-        timeout=20,
     )
     assert cluster.secret_value(namespace, "r6-credentials", "api-key-previous") == first
     assert gateway_status(tyk, first) == 200 and gateway_status(tyk, second) == 200
     # After the overlap the previous key is revoked in Tyk and removed from the Secret.
-    wait_for(lambda: gateway_status(tyk, first) == 403, what="previous key revoked", timeout=20)
+    wait_for(lambda: gateway_status(tyk, first) == 403, what="previous key revoked")
     assert gateway_status(tyk, str(cluster.secret_value(namespace, "r6-credentials", "api-key"))) == 200
     obj = cluster.get("provisioningrequests", "r6", namespace)
     assert obj and obj["status"].get("lastRotationTime")
@@ -230,7 +227,6 @@ def test_interval_rotation_overlap_and_secret_recreation(
     fresh = wait_for(
         lambda: cluster.secret_value(namespace, "r6-credentials", "api-key"),
         what="secret rewritten",
-        timeout=20,
     )
     assert fresh != lost
     assert gateway_status(tyk, fresh) == 200
@@ -305,65 +301,64 @@ def test_app_status_lists_credentials_and_spec_is_never_mutated(
 
 
 def test_private_catalogue_visibility_and_auto_approve_rule(
-    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
+    operator: KopfRunner,
+    cluster: Cluster,
+    created: Created,
+    namespace: str,
+    tyk: TykEmulator,
+    control: TykControl,
 ) -> None:
-    owner = f"{namespace}-own"
-    cluster.create_namespace(owner)
-    try:
-        provider = make_provider(cluster, owner, tyk.url, prefix="vis")
-        cluster.create("apiproducts", product("orders", provider, [{"apiID": "orders-api"}]), owner)
-        cluster.create("plans", plan("gold", provider, approval="Manual"), owner)
-        cluster.create(
-            "catalogues",
-            {
-                "kind": "Catalogue",
-                "metadata": {"name": "partners"},
-                "spec": {
-                    "visibility": "Private",
-                    "audience": {"organisations": ["acme"]},
-                    "products": [{"name": "orders"}],
-                    "plans": [{"name": "gold"}],
-                    "autoApprove": [{"name": "trusted-mobile", "audience": {"teams": ["mobile"]}}],
-                },
+    owner = created.namespace("own")
+    provider = make_provider(cluster, owner, tyk.url, prefix="vis")
+    cluster.create("apiproducts", product("orders", provider, [{"apiID": "orders-api"}]), owner)
+    cluster.create("plans", plan("gold", provider, approval="Manual"), owner)
+    cluster.create(
+        "catalogues",
+        {
+            "kind": "Catalogue",
+            "metadata": {"name": "partners"},
+            "spec": {
+                "visibility": "Private",
+                "audience": {"organisations": ["acme"]},
+                "products": [{"name": "orders"}],
+                "plans": [{"name": "gold"}],
+                "autoApprove": [{"name": "trusted-mobile", "audience": {"teams": ["mobile"]}}],
             },
-            owner,
-        )
-        cluster.create(
-            "consumerapps",
-            {"kind": "ConsumerApp", "metadata": {"name": "mobile"}, "spec": {"displayName": "Mobile"}},
-            namespace,
-        )
-        cluster.wait_condition("plans", "gold", owner, reason="PolicySynced")
-        cluster.create(
-            "provisioningrequests",
-            {
-                "kind": "ProvisioningRequest",
-                "metadata": {"name": "r10"},
-                "spec": {
-                    "appRef": {"name": "mobile"},
-                    "catalogueRef": {"name": "partners", "namespace": owner},
-                    "products": [{"name": "orders", "namespace": owner}],
-                    "planRef": {"name": "gold", "namespace": owner},
-                },
+        },
+        owner,
+    )
+    cluster.create(
+        "consumerapps",
+        {"kind": "ConsumerApp", "metadata": {"name": "mobile"}, "spec": {"displayName": "Mobile"}},
+        namespace,
+    )
+    cluster.wait_condition("plans", "gold", owner, reason="PolicySynced")
+    cluster.create(
+        "provisioningrequests",
+        {
+            "kind": "ProvisioningRequest",
+            "metadata": {"name": "r10"},
+            "spec": {
+                "appRef": {"name": "mobile"},
+                "catalogueRef": {"name": "partners", "namespace": owner},
+                "products": [{"name": "orders", "namespace": owner}],
+                "planRef": {"name": "gold", "namespace": owner},
             },
-            namespace,
-        )
-        cluster.wait_condition("provisioningrequests", "r10", namespace, status="False", reason="NotVisible")
+        },
+        namespace,
+    )
+    cluster.wait_condition("provisioningrequests", "r10", namespace, status="False", reason="NotVisible")
 
-        # Joining the organisation makes the catalogue visible: the Manual plan now waits for a person.
-        cluster.core.patch_namespace(
-            namespace, {"metadata": {"labels": {"apiportal.dev/organisation": "acme"}}}
-        )
-        cluster.wait_condition(
-            "provisioningrequests", "r10", namespace, status="False", reason="AwaitingApproval"
-        )
-        assert control.count("POST", "/api/keys") == 0
+    # Joining the organisation makes the catalogue visible: the Manual plan now waits for a person.
+    cluster.core.patch_namespace(namespace, {"metadata": {"labels": {"apiportal.dev/organisation": "acme"}}})
+    cluster.wait_condition(
+        "provisioningrequests", "r10", namespace, status="False", reason="AwaitingApproval"
+    )
+    assert control.count("POST", "/api/keys") == 0
 
-        # Being the trusted team matches the catalogue's autoApprove rule.
-        cluster.core.patch_namespace(namespace, {"metadata": {"labels": {"apiportal.dev/team": "mobile"}}})
-        obj = cluster.wait_condition("provisioningrequests", "r10", namespace, reason="CredentialIssued")
-        assert "trusted-mobile" in obj["status"]["approval"]["reason"]
-        key = cluster.secret_value(namespace, "r10-credentials", "api-key")
-        assert key and gateway_status(tyk, key) == 200
-    finally:
-        cluster.release_namespace(owner)
+    # Being the trusted team matches the catalogue's autoApprove rule.
+    cluster.core.patch_namespace(namespace, {"metadata": {"labels": {"apiportal.dev/team": "mobile"}}})
+    obj = cluster.wait_condition("provisioningrequests", "r10", namespace, reason="CredentialIssued")
+    assert "trusted-mobile" in obj["status"]["approval"]["reason"]
+    key = cluster.secret_value(namespace, "r10-credentials", "api-key")
+    assert key and gateway_status(tyk, key) == 200

@@ -48,7 +48,8 @@ def test_operator_killed_after_secret_write_converges_on_one_key(tmp_path: Path)
         namespace = "restart"
         cluster.create_namespace(namespace)
         log = tmp_path / "operator.log"
-        first = start_operator_process(kubeconfig, log, "--standalone")
+        # The API server is this test's own: the operator may watch all of it (namespace=None).
+        first = start_operator_process(kubeconfig, log, "--standalone", namespace=None)
         try:
             setup_portal(cluster, namespace, tyk, prefix="rs")
             control.error(status=503, match="POST /api/keys")  # Tyk refuses key creates for now
@@ -67,7 +68,7 @@ def test_operator_killed_after_secret_write_converges_on_one_key(tmp_path: Path)
         control.clear_faults()
         port = free_port()
         second = start_operator_process(
-            kubeconfig, log, "--standalone", "--liveness", f"http://127.0.0.1:{port}/healthz"
+            kubeconfig, log, "--standalone", "--liveness", f"http://127.0.0.1:{port}/healthz", namespace=None
         )
         try:
             # The health endpoint the chart's probes use answers once the operator is up.
