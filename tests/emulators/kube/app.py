@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .auth import Authentication, auth_middleware
 from .errors import ApiError, status_object
 from .patching import apply_patch
 from .resources import ResourceType
@@ -310,10 +311,11 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return _respond(status_object(500, "InternalError", f"Internal error occurred: {exc}"), 500)
 
 
-def make_app(store: Store) -> web.Application:
-    """The aiohttp application serving the Kubernetes API over `store`."""
+def make_app(store: Store, authentication: Authentication | None = None) -> web.Application:
+    """The aiohttp application serving the Kubernetes API over `store` (open unless `authentication`)."""
     handlers = Handlers(store)
-    app = web.Application(middlewares=[_errors], client_max_size=16 * 1024 * 1024)
+    middlewares = [_errors, auth_middleware(store, authentication)]
+    app = web.Application(middlewares=middlewares, client_max_size=16 * 1024 * 1024)
     app[STORE_KEY] = store
     app.router.add_get("/version", handlers.version)
     app.router.add_route("*", "/api", handlers.core)

@@ -79,6 +79,10 @@ BUILTINS: tuple[ResourceType, ...] = (
     _builtin("", "v1", "serviceaccounts", "ServiceAccount", namespaced=True, short=("sa",)),
     _builtin("events.k8s.io", "v1", "events", "Event", namespaced=True, short=("ev",)),
     _builtin("coordination.k8s.io", "v1", "leases", "Lease", namespaced=True),
+    _builtin("rbac.authorization.k8s.io", "v1", "roles", "Role", namespaced=True),
+    _builtin("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", namespaced=True),
+    _builtin("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", namespaced=False),
+    _builtin("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", namespaced=False),
     _builtin(
         "apiextensions.k8s.io",
         "v1",

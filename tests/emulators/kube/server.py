@@ -14,6 +14,7 @@ import yaml
 from aiohttp import web
 
 from .app import make_app
+from .auth import Authentication
 from .resources import ResourceRegistry
 from .store import Store
 
@@ -28,9 +29,19 @@ class KubeEmulator:
         port: the port; 0 picks a free one.
         history_limit: how many watch events are kept for resuming watches; a watch from an
             older resourceVersion gets a 410 Expired `ERROR` event.
+        authentication: bearer tokens (and an OIDC issuer) to require, with RBAC (see auth.py);
+            None (the default) keeps the emulator open, every request acting as a cluster admin.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, history_limit: int = 10_000) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        history_limit: int = 10_000,
+        authentication: Authentication | None = None,
+    ) -> None:
+        self.authentication = authentication
         self._host = host
         self._port = port
         self._history_limit = history_limit
@@ -82,7 +93,7 @@ class KubeEmulator:
         self._store = Store(ResourceRegistry(), history_limit=self._history_limit)
         self._controllers = asyncio.get_running_loop().create_task(self._store.run_controllers())
         self._runner = web.AppRunner(
-            make_app(self._store), access_log=None, handle_signals=False, shutdown_timeout=0.5
+            make_app(self._store, self.authentication), access_log=None, handle_signals=False, shutdown_timeout=0.5
         )
         await self._runner.setup()
         site = web.SockSite(self._runner, sock)
@@ -138,9 +149,16 @@ class KubeEmulator:
             "preferences": {},
         }
 
-    def write_kubeconfig(self, path: str | Path) -> Path:
-        """Write the kubeconfig to `path` and return the path."""
+    def write_kubeconfig(
+        self, path: str | Path, *, token: str | None = None, user: str | None = None
+    ) -> Path:
+        """Write the kubeconfig to `path` (optionally for another bearer token) and return the path."""
+        config = self.kubeconfig()
+        if token is not None:
+            config["users"][0]["user"]["token"] = token
+        if user is not None:
+            config["users"][0]["name"] = config["contexts"][0]["context"]["user"] = user
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(yaml.safe_dump(self.kubeconfig(), sort_keys=False))
+        target.write_text(yaml.safe_dump(config, sort_keys=False))
         return target

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .apply import plan_apply
 from .errors import ApiError, FieldError, gone, invalid
+from .managedfields import Tracker, UpdateTracker
 from .patching import apply_patch
 from .resources import ResourceRegistry, ResourceType
 from .schema import compile_rules, default_and_prune, validate_object
@@ -138,7 +140,9 @@ class Store:
         self.subscribers: set[Subscriber] = set()
         self.wake: asyncio.Event | None = None  # created on the loop by run_controllers()
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
-            self.create(self._ns_type(), None, {"metadata": {"name": ns}})
+            self.create(
+                self._ns_type(), None, {"metadata": {"name": ns}}, tracker=UpdateTracker("kube-apiserver")
+            )
 
     # ----- helpers ------------------------------------------------------------------------------
     def _ns_type(self) -> ResourceType:
@@ -435,7 +439,16 @@ class Store:
         }
 
     # ----- writes -------------------------------------------------------------------------------
-    def create(self, rtype: ResourceType, namespace: str | None, body: Any, *, dry_run: bool = False) -> Obj:
+    def create(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        body: Any,
+        *,
+        dry_run: bool = False,
+        tracker: Tracker | None = None,
+    ) -> Obj:
+        """Create an object; `tracker` records its managedFields (none for the server's own writes)."""
         if not isinstance(body, dict):
             raise ApiError.bad_request("the request body must be a JSON object")
         self._check_kind(rtype, body)
@@ -462,6 +475,7 @@ class Store:
                     "MethodNotAllowed",
                     "create not allowed while custom resource definition is terminating",
                 )
+        submitted_fields = meta.get("managedFields")
         for key in ("resourceVersion", "managedFields", "selfLink", *_SYSTEM_META):
             meta.pop(key, None)
         if rtype.has_status and rtype.custom:
@@ -474,6 +488,10 @@ class Store:
             raise invalid(kind, group, name, errors)
         if (namespace or "", name) in self._bucket(rtype):
             raise ApiError.already_exists(rtype.group, rtype.plural, name)
+        if tracker is not None:
+            # The namespace finalizer and phase are the server's (not the creator's) unless asked for.
+            owned = obj if "spec" in body or rtype.plural != "namespaces" else _without(obj, "spec")
+            tracker.record(rtype, None, owned, submitted_fields, None)
         meta = obj["metadata"]
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = _now()
@@ -502,6 +520,7 @@ class Store:
         *,
         subresource: str | None,
         dry_run: bool = False,
+        tracker: Tracker | None = None,
     ) -> Obj:
         if not isinstance(body, dict):
             raise ApiError.bad_request("the request body must be a JSON object")
@@ -515,7 +534,9 @@ class Store:
                 "Invalid value: 0x0: must be specified for an update",
             )
             raise invalid(rtype.kind, rtype.group, name, [error])
-        return self._update(rtype, old, copy.deepcopy(body), subresource=subresource, dry_run=dry_run)
+        return self._update(
+            rtype, old, copy.deepcopy(body), subresource=subresource, dry_run=dry_run, tracker=tracker
+        )
 
     def patch(
         self,
@@ -527,18 +548,55 @@ class Store:
         *,
         subresource: str | None,
         dry_run: bool = False,
+        tracker: Tracker | None = None,
     ) -> Obj:
         old = self._find(rtype, namespace, name)
         current = self._present(rtype, old)
         patched = apply_patch(content_type, current, patch, custom=rtype.custom)
-        return self._update(rtype, old, patched, subresource=subresource, dry_run=dry_run)
+        return self._update(rtype, old, patched, subresource=subresource, dry_run=dry_run, tracker=tracker)
+
+    def server_side_apply(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: str,
+        config: Obj,
+        *,
+        manager: str,
+        force: bool,
+        subresource: str | None,
+        dry_run: bool = False,
+    ) -> tuple[Obj, bool]:
+        """Server-side apply (see apply.py); returns the object and whether it was created."""
+        self._require_namespace(rtype, namespace, name, creating=False)
+        old = self._bucket(rtype).get((namespace or "", name))
+        if old is None and subresource is not None:
+            raise ApiError.not_found(rtype.group, rtype.plural, name)
+        live = None if old is None else self._present(rtype, old)
+        body, tracker = plan_apply(
+            rtype, namespace, name, live, config, manager=manager, force=force, subresource=subresource
+        )
+        if old is None:
+            return self.create(rtype, namespace, body, dry_run=dry_run, tracker=tracker), True
+        return self._update(
+            rtype, old, body, subresource=subresource, dry_run=dry_run, tracker=tracker
+        ), False
 
     def _update(
-        self, rtype: ResourceType, old: Obj, new: Obj, *, subresource: str | None, dry_run: bool
+        self,
+        rtype: ResourceType,
+        old: Obj,
+        new: Obj,
+        *,
+        subresource: str | None,
+        dry_run: bool,
+        tracker: Tracker | None = None,
     ) -> Obj:
+        """Write `new` over `old`; `tracker` records managedFields (none: the server's own writes keep them)."""
         old_meta = old["metadata"]
         name, namespace = old_meta["name"], old_meta.get("namespace")
         meta = _meta(new)
+        submitted_fields = meta.get("managedFields")
         wanted_rv = meta.get("resourceVersion")
         if wanted_rv and str(wanted_rv) != old_meta["resourceVersion"]:
             raise ApiError.conflict(
@@ -602,6 +660,8 @@ class Store:
             new["status"]["conditions"] = copy.deepcopy(
                 (old.get("status") or {}).get("conditions", new["status"]["conditions"])
             )
+        if tracker is not None:
+            tracker.record(rtype, self._present(rtype, old), new, submitted_fields, subresource)
         if new == self._present(rtype, old):
             return self._present(rtype, old)  # a no-op write changes nothing, not even the resourceVersion
         if rtype.has_generation and "generation" in old_meta:
