@@ -93,7 +93,10 @@ class KubeEmulator:
         self._store = Store(ResourceRegistry(), history_limit=self._history_limit)
         self._controllers = asyncio.get_running_loop().create_task(self._store.run_controllers())
         self._runner = web.AppRunner(
-            make_app(self._store, self.authentication), access_log=None, handle_signals=False, shutdown_timeout=0.5
+            make_app(self._store, self.authentication),
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=0.5,
         )
         await self._runner.setup()
         site = web.SockSite(self._runner, sock)
