@@ -10,9 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
+from .apply import APPLY_PATCH, parse_apply_body, parse_force, request_manager
 from .auth import Authentication, auth_middleware
 from .errors import ApiError, status_object
-from .patching import apply_patch
+from .managedfields import UpdateTracker
 from .resources import ResourceType
 from .store import ListOptions, Store
 
@@ -101,6 +102,12 @@ def _truthy(value: str | None) -> bool:
     return value is not None and value.lower() in ("true", "1")
 
 
+def _tracker(request: web.Request) -> UpdateTracker:
+    """managedFields bookkeeping for a create, update or non-apply patch (validates its options)."""
+    user_agent = request.headers.get("User-Agent", "")
+    return UpdateTracker(request_manager(request.method, request.query, user_agent, apply=False))
+
+
 def _dry_run(request: web.Request) -> bool:
     values = request.query.getall("dryRun", [])
     for value in values:
@@ -171,7 +178,9 @@ class Handlers:
                 if target.rtype.namespaced and target.namespace is None:
                     raise ApiError.method_not_allowed(method)
                 body = await _json_body(request)
-                created = self.store.create(target.rtype, target.namespace, body, dry_run=_dry_run(request))
+                created = self.store.create(
+                    target.rtype, target.namespace, body, dry_run=_dry_run(request), tracker=_tracker(request)
+                )
                 return _respond(created, 201)
             if method == "DELETE":
                 options = await _json_body(request, optional=True) or {}
@@ -192,14 +201,19 @@ class Handlers:
         if method == "PUT":
             body = await _json_body(request)
             replaced = self.store.replace(
-                target.rtype, target.namespace, target.name, body, subresource=sub, dry_run=_dry_run(request)
+                target.rtype,
+                target.namespace,
+                target.name,
+                body,
+                subresource=sub,
+                dry_run=_dry_run(request),
+                tracker=_tracker(request),
             )
             return _respond(replaced)
         if method == "PATCH":
             content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-            if content_type == "application/apply-patch+yaml":
-                # Server-side apply is not emulated: answered 415 like an unknown patch type.
-                apply_patch(content_type, {}, {}, custom=target.rtype.custom)
+            if content_type == APPLY_PATCH:
+                return await self._apply(request, target)
             body = await _json_body(request)
             patched = self.store.patch(
                 target.rtype,
@@ -209,6 +223,7 @@ class Handlers:
                 body,
                 subresource=sub,
                 dry_run=_dry_run(request),
+                tracker=_tracker(request),
             )
             return _respond(patched)
         if method == "DELETE" and sub is None:
@@ -228,6 +243,23 @@ class Handlers:
                 return _respond(status_object(200, "", "", details, success=True))
             return _respond(obj)
         raise ApiError.method_not_allowed(method)
+
+    async def _apply(self, request: web.Request, target: Target) -> web.Response:
+        """Server-side apply: 201 when it created the object."""
+        manager = request_manager("PATCH", request.query, request.headers.get("User-Agent", ""), apply=True)
+        force = parse_force(request.query)
+        config = parse_apply_body(await request.read())
+        obj, created = self.store.server_side_apply(
+            target.rtype,
+            target.namespace,
+            target.name or "",
+            config,
+            manager=manager,
+            force=force,
+            subresource=target.subresource,
+            dry_run=_dry_run(request),
+        )
+        return _respond(obj, 201 if created else 200)
 
     async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
         query = request.query
