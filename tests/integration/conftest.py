@@ -54,6 +54,10 @@ NAMESPACE_PREFIX = f"t-{RUN_ID}-"
 NAMESPACE_PATTERN = f"{NAMESPACE_PREFIX}*"
 PROVIDER_CLASS = f"portal-test-{RUN_ID}"
 ANCHOR_NAMESPACE = f"{NAMESPACE_PREFIX}session"
+# For tests that run operator installations of their own (test_installations.py): names and classes
+# the session's operator does not match, still tied to the run id.
+OTHER_PREFIX = f"i-{RUN_ID}-"
+OWN_PREFIXES = (NAMESPACE_PREFIX, OTHER_PREFIX)
 RUN_LABEL = "portal-test/run-id"
 
 # How long clean-up waits for the operator to finalize a test's objects before stripping finalizers.
@@ -153,7 +157,7 @@ def _wait_gone(still_there: Callable[[], list[str]], timeout: float) -> list[str
     deadline = time.monotonic() + timeout
     remaining: list[str] = still_there()
     while remaining and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.2)
         remaining = still_there()
     return remaining
 
@@ -175,23 +179,25 @@ class Created:
         self.providers: list[str] = []
         self.problems: list[str] = []
 
-    def namespace(self, suffix: str = "", labels: dict[str, str] | None = None) -> str:
-        """Create and register a namespace `t-<runid>-<random>[-suffix]`."""
-        name = f"{NAMESPACE_PREFIX}{uuid.uuid4().hex[:8]}" + (f"-{suffix}" if suffix else "")
+    def namespace(
+        self, suffix: str = "", labels: dict[str, str] | None = None, *, prefix: str = NAMESPACE_PREFIX
+    ) -> str:
+        """Create and register a namespace `t-<runid>-<random>[-suffix]` (or `<prefix><random>...`)."""
+        name = f"{prefix}{uuid.uuid4().hex[:8]}" + (f"-{suffix}" if suffix else "")
         self.adopt_namespace(name)
         self.cluster.create_namespace(name, {RUN_LABEL: RUN_ID, **(labels or {})})
         return name
 
     def adopt_namespace(self, name: str) -> str:
         """Register a namespace the test creates itself (its name must start with NAMESPACE_PREFIX)."""
-        assert name.startswith(NAMESPACE_PREFIX), f"{name} is outside this run's namespaces"
+        assert name.startswith(OWN_PREFIXES), f"{name} is outside this run's namespaces"
         if name not in self.namespaces:
             self.namespaces.append(name)
         return name
 
     def provider(self, name: str) -> str:
         """Register a TykProvider (its name must start with NAMESPACE_PREFIX)."""
-        assert name.startswith(NAMESPACE_PREFIX), f"{name} is outside this run's names"
+        assert name.startswith(OWN_PREFIXES), f"{name} is outside this run's names"
         if name not in self.providers:
             self.providers.append(name)
         return name
@@ -206,17 +212,21 @@ class Created:
             )
 
 
+def _run_provider(item: dict[str, Any]) -> bool:
+    """Whether a TykProvider is this run's: by name, or by class (`<class>` or `<class>-<x>`)."""
+    found = str((item.get("spec") or {}).get("providerClass") or "")
+    return (
+        item["metadata"]["name"].startswith(OWN_PREFIXES)
+        or found == PROVIDER_CLASS
+        or found.startswith(f"{PROVIDER_CLASS}-")
+    )
+
+
 def sweep(cluster: Cluster, *, timeout: float, who: str) -> list[str]:
-    """Delete everything left with this run's id: namespaces `t-<runid>-*`, then our TykProviders."""
-    namespaces = cluster.list_namespaces(NAMESPACE_PREFIX)
-    providers = [
-        item["metadata"]["name"]
-        for item in cluster.custom.list_cluster_custom_object("apiportal.dev", "v1alpha1", "tykproviders")[
-            "items"
-        ]
-        if (item.get("spec") or {}).get("providerClass") == PROVIDER_CLASS
-        or item["metadata"]["name"].startswith(NAMESPACE_PREFIX)
-    ]
+    """Delete everything left with this run's id: its namespaces, then its TykProviders."""
+    namespaces = [name for prefix in OWN_PREFIXES for name in cluster.list_namespaces(prefix)]
+    listed = cluster.custom.list_cluster_custom_object("apiportal.dev", "v1alpha1", "tykproviders")["items"]
+    providers = [item["metadata"]["name"] for item in listed if _run_provider(item)]
     return delete_and_wait(cluster, namespaces, providers, timeout=timeout, who=who)
 
 
@@ -321,6 +331,7 @@ def make_provider(
     name: str | None = None,
     prefix: str | None = None,
     secret: str | None = None,
+    provider_class: str = PROVIDER_CLASS,
 ) -> str:
     """Create a credentials Secret (in `namespace`) and a TykProvider of this run's class pointing
     at a Tyk; returns the provider name. With `secret`, refer to that Secret and create none.
@@ -341,7 +352,7 @@ def make_provider(
         "gatewayURL": "https://gateway.example.com",
         "resyncInterval": "2s",
         "policyIDPrefix": prefix or name.replace("-", ""),
-        "providerClass": PROVIDER_CLASS,
+        "providerClass": provider_class,
     }
     if default:
         spec["default"] = True
