@@ -13,9 +13,12 @@ from aiohttp import web
 from .apply import APPLY_PATCH, parse_apply_body, parse_force, request_manager
 from .auth import Authentication, auth_middleware
 from .errors import ApiError, status_object
+from .fieldvalidation import check_request, with_warnings
 from .managedfields import UpdateTracker
+from .openapi import add_openapi_routes
 from .resources import ResourceType
 from .store import ListOptions, Store
+from .tables import negotiate
 
 __all__ = ["BOOKMARK_INTERVAL", "make_app"]
 
@@ -171,17 +174,19 @@ class Handlers:
             if method == "GET":
                 if _truthy(request.query.get("watch")):
                     return await self._watch(request, target)  # type: ignore[return-value]
-                return _respond(
-                    self.store.list_objects(target.rtype, target.namespace, _list_options(request.query))
+                listing = self.store.list_objects(
+                    target.rtype, target.namespace, _list_options(request.query)
                 )
+                return _respond(negotiate(request, self.store, target.rtype, listing))
             if method == "POST":
                 if target.rtype.namespaced and target.namespace is None:
                     raise ApiError.method_not_allowed(method)
                 body = await _json_body(request)
+                warnings = await check_request(request, target.rtype, body, "CreateOptions")
                 created = self.store.create(
                     target.rtype, target.namespace, body, dry_run=_dry_run(request), tracker=_tracker(request)
                 )
-                return _respond(created, 201)
+                return with_warnings(_respond(created, 201), warnings)
             if method == "DELETE":
                 options = await _json_body(request, optional=True) or {}
                 listing = self.store.delete_collection(
@@ -197,9 +202,11 @@ class Handlers:
             if sub not in allowed:
                 raise ApiError.path_not_found()
         if method == "GET":
-            return _respond(self.store.get(target.rtype, target.namespace, target.name))
+            found = self.store.get(target.rtype, target.namespace, target.name)
+            return _respond(negotiate(request, self.store, target.rtype, found))
         if method == "PUT":
             body = await _json_body(request)
+            warnings = await check_request(request, target.rtype, body, "UpdateOptions")
             replaced = self.store.replace(
                 target.rtype,
                 target.namespace,
@@ -209,12 +216,13 @@ class Handlers:
                 dry_run=_dry_run(request),
                 tracker=_tracker(request),
             )
-            return _respond(replaced)
+            return with_warnings(_respond(replaced), warnings)
         if method == "PATCH":
             content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
             if content_type == APPLY_PATCH:
                 return await self._apply(request, target)
             body = await _json_body(request)
+            warnings = await check_request(request, target.rtype, body, "PatchOptions", self._current(target))
             patched = self.store.patch(
                 target.rtype,
                 target.namespace,
@@ -225,7 +233,7 @@ class Handlers:
                 dry_run=_dry_run(request),
                 tracker=_tracker(request),
             )
-            return _respond(patched)
+            return with_warnings(_respond(patched), warnings)
         if method == "DELETE" and sub is None:
             options = await _json_body(request, optional=True) or {}
             if not isinstance(options, dict):
@@ -260,6 +268,13 @@ class Handlers:
             dry_run=_dry_run(request),
         )
         return _respond(obj, 201 if created else 200)
+
+    def _current(self, target: Target) -> dict[str, Any] | None:
+        """The object a PATCH addresses (None if it does not exist: the store reports that)."""
+        try:
+            return self.store.get(target.rtype, target.namespace, target.name or "")
+        except ApiError:
+            return None
 
     async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
         query = request.query
@@ -350,6 +365,7 @@ def make_app(store: Store, authentication: Authentication | None = None) -> web.
     app = web.Application(middlewares=middlewares, client_max_size=16 * 1024 * 1024)
     app[STORE_KEY] = store
     app.router.add_get("/version", handlers.version)
+    add_openapi_routes(app, store)
     app.router.add_route("*", "/api", handlers.core)
     app.router.add_route("*", "/api/{tail:.*}", handlers.core)
     app.router.add_route("*", "/apis", handlers.groups)

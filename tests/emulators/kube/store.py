@@ -17,7 +17,7 @@ import json
 import random
 import re
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +26,13 @@ from typing import Any
 from .apply import plan_apply
 from .errors import ApiError, FieldError, gone, invalid
 from .managedfields import Tracker, UpdateTracker
+from .namespaces import (
+    IMMORTAL_NAMESPACES,
+    deletion_conditions,
+    immortal_error,
+    resource_label,
+    terminating_error,
+)
 from .patching import apply_patch
 from .resources import ResourceRegistry, ResourceType
 from .schema import compile_rules, default_and_prune, validate_object
@@ -193,12 +200,7 @@ class Store:
         if ns_obj is None:
             raise ApiError.not_found("", "namespaces", namespace or "")
         if creating and ns_obj["metadata"].get("deletionTimestamp"):
-            raise ApiError.forbidden(
-                rtype.group,
-                rtype.plural,
-                name,
-                f"unable to create new content in namespace {namespace} because it is being terminated",
-            )
+            raise terminating_error(rtype, namespace or "", name)
 
     def _find(self, rtype: ResourceType, namespace: str | None, name: str) -> Obj:
         self._require_namespace(rtype, namespace, name, creating=False)
@@ -713,6 +715,8 @@ class Store:
     ) -> tuple[Obj, bool]:
         """Delete (or mark for deletion); returns the object and whether it is gone."""
         old = self._find(rtype, namespace, name)
+        if rtype.group == "" and rtype.plural == "namespaces" and name in IMMORTAL_NAMESPACES:
+            raise immortal_error(name)
         meta = old["metadata"]
         preconditions = options.get("preconditions") or {}
         for key in ("uid", "resourceVersion"):
@@ -806,6 +810,8 @@ class Store:
             if not ns_obj["metadata"].get("deletionTimestamp"):
                 continue
             remaining = 0
+            left: Counter[str] = Counter()  # objects still there per resource, for status.conditions
+            held: Counter[str] = Counter()  # ... and per finalizer
             for (group, plural), bucket in list(self.objects.items()):
                 rtype = self._any_type(group, plural)
                 if rtype is None or not rtype.namespaced:
@@ -816,6 +822,18 @@ class Store:
                     remaining += 1
                     if not obj["metadata"].get("deletionTimestamp"):
                         self._try_delete(rtype, ns_name, key[1], {})
+                    if key in bucket:
+                        left[resource_label(rtype)] += 1
+                        held.update(bucket[key]["metadata"].get("finalizers") or [])
+            if left:
+                before = (ns_obj.get("status") or {}).get("conditions")
+                conditions = deletion_conditions(before or [], left, held)
+                if conditions != before:
+                    ns_type = self._ns_type()
+                    new = self._present(ns_type, ns_obj)
+                    new.setdefault("status", {})["conditions"] = conditions
+                    self._update(ns_type, ns_obj, new, subresource="status", dry_run=False)
+                    ns_obj = namespaces[("", ns_name)]
             if remaining == 0 and (ns_obj.get("spec") or {}).get("finalizers"):
                 ns_type = self._ns_type()
                 new = copy.deepcopy(ns_obj)
