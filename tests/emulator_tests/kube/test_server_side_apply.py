@@ -206,27 +206,34 @@ def test_status_and_metadata_updates_by_the_operator_do_not_conflict_with_spec_a
 
 
 def test_updates_are_owned_by_the_field_manager_or_the_user_agent(
-    api_client: client.ApiClient, core: client.CoreV1Api, namespace: str
+    api_client: client.ApiClient, namespace: str
 ) -> None:
-    created = core.create_namespaced_config_map(
-        namespace, {"metadata": {"name": "plain"}, "data": {"a": "1"}}
-    )
-    managers = [(e.manager, e.operation) for e in created.metadata.managed_fields]
-    assert managers == [(api_client.user_agent.split("/")[0], "Update")]
-    entry = created.metadata.managed_fields[0]
-    assert entry.fields_type == "FieldsV1" and entry.fields_v1 == {"f:data": {".": {}, "f:a": {}}}
+    path = f"/api/v1/namespaces/{namespace}/configmaps"
+    status, created = raw(api_client, "POST", path, {"metadata": {"name": "plain"}, "data": {"a": "1"}})
+    assert status == 201
+    user_agent = str(api_client.user_agent)
+    assert list(entries(created)) == [(user_agent.split("/")[0], "Update", "")]
+    entry = created["metadata"]["managedFields"][0]
+    assert entry["fieldsType"] == "FieldsV1" and entry["fieldsV1"] == {"f:data": {".": {}, "f:a": {}}}
 
-    patched = core.patch_namespaced_config_map(
-        "plain", namespace, {"data": {"b": "2"}}, field_manager="scripted"
-    )
-    scripted = next(e for e in patched.metadata.managed_fields if e.manager == "scripted")
-    assert scripted.operation == "Update" and scripted.fields_v1 == {"f:data": {"f:b": {}}}
+    def merge(body: dict[str, Any], manager: str) -> dict[str, Any]:
+        status, obj = raw(
+            api_client,
+            "PATCH",
+            f"{path}/plain",
+            body,
+            content_type="application/merge-patch+json",
+            query=[("fieldManager", manager)],
+        )
+        assert status == 200, obj
+        result: dict[str, Any] = obj
+        return result
 
-    unchanged = core.patch_namespaced_config_map(
-        "plain", namespace, {"data": {"b": "2"}}, field_manager="someone-else"
-    )
-    assert unchanged.metadata.resource_version == patched.metadata.resource_version
-    assert all(e.manager != "someone-else" for e in unchanged.metadata.managed_fields)
+    patched = merge({"data": {"b": "2"}}, "scripted")
+    assert entries(patched)[("scripted", "Update", "")]["fieldsV1"] == {"f:data": {"f:b": {}}}
+    unchanged = merge({"data": {"b": "2"}}, "someone-else")
+    assert unchanged["metadata"]["resourceVersion"] == patched["metadata"]["resourceVersion"]
+    assert ("someone-else", "Update", "") not in entries(unchanged)
 
 
 def test_apply_on_built_in_kinds(
