@@ -10,7 +10,10 @@ from pathlib import Path
 
 from . import __version__
 
-__all__ = ["build_parser", "main"]
+__all__ = ["EXIT_BAD_SETTINGS", "EXIT_NO_CREDENTIALS", "build_parser", "main"]
+
+EXIT_BAD_SETTINGS = 2
+EXIT_NO_CREDENTIALS = 1
 
 
 def _write_crds(output_dir: str | None) -> int:
@@ -27,14 +30,32 @@ def _write_crds(output_dir: str | None) -> int:
     return 0
 
 
+def _fail(message: str) -> None:
+    sys.stderr.write(f"tyk-portal-operator: error: {message}\n")
+
+
 def _run(args: argparse.Namespace) -> int:
-    from .runner import run_operator
+    from .runner import find_cluster_credentials, missing_credentials_message, run_operator
+    from .settings import OperatorSettings, SettingsError
 
     if args.provider_class is not None:
         # Settings are read from the environment when the handlers are imported.
         os.environ["TYK_PORTAL_PROVIDER_CLASS"] = args.provider_class
+    # Checked before kopf starts: a bad value or missing credentials is one line and a non-zero
+    # exit, not a traceback or a login retried forever.
+    try:
+        settings = OperatorSettings.from_env()
+    except SettingsError as exc:
+        _fail(str(exc))
+        return EXIT_BAD_SETTINGS
+    credentials = find_cluster_credentials()
+    if credentials is None:
+        _fail(missing_credentials_message())
+        return EXIT_NO_CREDENTIALS
 
     run_operator(
+        settings=settings,
+        credentials=credentials,
         namespaces=args.namespace or [],
         standalone=args.standalone,
         peering=args.peering,

@@ -15,6 +15,9 @@ __all__ = ["JsonFormatter", "QuietTimersFilter", "RedactionFilter", "configure_l
 _MAX_REMEMBERED = 4096
 _secrets: OrderedDict[str, None] = OrderedDict()
 _RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+# kopf's per-object logger attaches its whole OperatorSettings (about 1.8 KB once formatted) and a
+# posting flag to every record; neither belongs in a log line. `k8s_ref` (the object) is kept.
+_KOPF_INTERNAL = {"settings", "k8s_skip"}
 
 
 def remember_secret(value: str) -> None:
@@ -60,6 +63,17 @@ class QuietTimersFilter(logging.Filter):
         )
 
 
+def _plain(value: object) -> object:
+    """A JSON-ready value: scalars as they are, flat mappings (e.g. kopf's `k8s_ref`) as objects."""
+    if isinstance(value, str | int | float | bool | type(None)):
+        return value
+    if isinstance(value, dict) and all(
+        isinstance(v, str | int | float | bool | type(None)) for v in value.values()
+    ):
+        return {str(k): v for k, v in value.items()}
+    return str(value)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and any `extra` fields."""
 
@@ -71,8 +85,8 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         for key, value in vars(record).items():
-            if key not in _RESERVED and not key.startswith("_"):
-                entry[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+            if key not in _RESERVED and key not in _KOPF_INTERNAL and not key.startswith("_"):
+                entry[key] = _plain(value)
         if record.exc_info:
             entry["exception"] = _mask(self.formatException(record.exc_info))
         return json.dumps(entry)

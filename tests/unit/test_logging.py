@@ -35,3 +35,21 @@ def test_timer_successes_are_dropped_but_failures_kept() -> None:
     assert not quiet.filter(_record("kopf.objects", "Timer 'plans-stalled-retry' succeeded."))
     assert quiet.filter(_record("kopf.objects", "Timer 'plans-stalled-retry' failed.", logging.ERROR))
     assert quiet.filter(_record("kopf.objects", "Handler 'plans-changed' succeeded."))
+
+
+def test_kopf_settings_are_not_copied_into_every_line() -> None:
+    """kopf's per-object logger puts its OperatorSettings (about 1.8 KB formatted) on every record."""
+    import kopf
+
+    record = _record(
+        "kopf.objects",
+        "Handler 'plans-changed' succeeded.",
+        settings=kopf.OperatorSettings(),
+        k8s_skip=False,
+        k8s_ref={"apiVersion": "apiportal.dev/v1alpha1", "kind": "Plan", "name": "gold", "namespace": "shop"},
+    )
+    line = JsonFormatter().format(record)
+    entry = json.loads(line)
+    assert "settings" not in entry and "k8s_skip" not in entry
+    assert entry["k8s_ref"]["name"] == "gold"
+    assert len(line) < 400
