@@ -152,14 +152,17 @@ def test_settings_are_logged_once_at_start(
     import kopf
 
     monkeypatch.setattr(kopf, "run", lambda **_: None)
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
+    # configure_logging changes the root handler and some loggers' levels: put them back afterwards.
+    loggers = [logging.getLogger(name) for name in ("", "httpx", "aiohttp.access")]
+    saved = [(logger.handlers[:], logger.level) for logger in loggers]
     try:
         runner.run_operator(
             settings=OperatorSettings(retry_delay=2), credentials="kubeconfig x", log_format="json"
         )
     finally:
-        root.handlers[:], root.level = saved[0], saved[1]
+        for logger, (handlers, level) in zip(loggers, saved, strict=True):
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if "operator_settings" in line]
     assert len(lines) == 1
     assert lines[0]["level"] == "INFO"
