@@ -43,6 +43,7 @@ from . import __version__
 from .core.credentials import format_time, parse_time
 from .core.naming import ROTATE_ANNOTATION
 from .models.base import API_GROUP, API_VERSION
+from .portal.cli import register_portal_commands
 
 __all__ = ["PLURAL", "REGISTRATIONS", "build_parser", "complete_main", "main"]
 
@@ -766,6 +767,7 @@ REGISTRATIONS: list[Registration] = [
     _register_status,
     _register_version,
     _register_completion,
+    register_portal_commands,  # ui, catalogue (portal/cli.py)
 ]
 
 

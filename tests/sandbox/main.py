@@ -22,6 +22,7 @@ from tests.emulators.tyk import DEMO_APIS, TykEmulator
 from tests.integration.cluster import GROUP, VERSION, Cluster
 from tyk_portal_operator.core.conditions import Reason, Severity
 
+from . import portal as sandbox_portal
 from .manifests import (
     DASHBOARD_KEY_PLACEHOLDER,
     DASHBOARD_URL_PLACEHOLDER,
@@ -261,6 +262,17 @@ def report(cluster: Cluster, tyk: TykEmulator, say: Console) -> None:
         describe_request(cluster, tyk, request, say)
 
 
+def portal_banner(url: str, say: Console) -> None:
+    """Where the Live Portal is and who can sign in."""
+    say.section("Live Portal")
+    say(f"  Portal URL: {url}")
+    say("  Sign in at the mock OpenID provider with one click, as either person:")
+    say(f"    {sandbox_portal.CONSUMER:24} a developer of team-mobile (apiportal-consumer there)")
+    say(f"    {sandbox_portal.APPROVER:24} an approver (apiportal-approver in every namespace)")
+    say("  The Kubernetes API emulator trusts the provider's ID tokens and enforces RBAC, as a real")
+    say("  cluster does; the portal acts with the signed-in person's own token. See docs/portal.md.")
+
+
 def explore(kubeconfig: Path, tyk: TykEmulator, keep_running: bool, say: Console) -> None:
     say.section("Explore")
     if keep_running:
@@ -306,7 +318,9 @@ def run(args: argparse.Namespace, say: Console) -> int:
     raw_docs = documents_of(load_examples())
     with contextlib.ExitStack() as stack:
         say("\nStarting the emulators")
-        kube = stack.enter_context(KubeEmulator())
+        issuer = stack.enter_context(sandbox_portal.oidc_provider())
+        say(f"  OpenID provider (mock)    {issuer}   (people sign in to the portal here)")
+        kube = stack.enter_context(KubeEmulator(authentication=sandbox_portal.authentication(issuer)))
         kube.write_kubeconfig(kubeconfig)
         say(f"  Kubernetes API emulator   {kube.url}   (kubeconfig: {kubeconfig})")
         tyk = stack.enter_context(
@@ -379,7 +393,11 @@ def run(args: argparse.Namespace, say: Console) -> int:
                 say(f"  {object_ref(doc):52} not settled after {REQUEST_TIMEOUT:.0f}s: {state}")
 
         report(cluster, tyk, say)
+        sandbox_portal.setup_portal_objects(cluster)
+        portal = sandbox_portal.start_portal(kube.url, issuer)
+        stack.callback(portal.stop)
         explore(kubeconfig, tyk, args.keep_running, say)
+        portal_banner(portal.url, say)
         if args.keep_running:
             signal.signal(signal.SIGTERM, _interrupt)
             with contextlib.suppress(KeyboardInterrupt):
