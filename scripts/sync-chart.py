@@ -5,6 +5,8 @@ The chart never holds hand-maintained copies of things the code generates:
 - `crds/*.yaml` (from `make crds`) are copied byte for byte to `<chart>/files/crds/`;
 - `deploy/argocd/health/apiportal.lua` is embedded, once per kind, in the ready-to-apply `argocd-cm`
   patch `deploy/argocd/argocd-cm-health.yaml`;
+- the Grafana dashboard `deploy/grafana/tyk-portal-operator.json` is copied to `<chart>/files/grafana/`
+  (for the chart's optional dashboard ConfigMap);
 - the operator's RBAC rules are written to `<chart>/files/rbac/operator-rules.yaml` from
   `tyk_portal_operator.kube.permissions.required_permissions()`, split into the rules on
   cluster-scoped resources (always in a ClusterRole) and on namespaced resources (in a ClusterRole
@@ -41,6 +43,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CHART_DIR = REPO_ROOT / "deploy" / "helm" / "tyk-portal-operator"
 GROUP = "apiportal.dev"
 ARGOCD_DIR = REPO_ROOT / "deploy" / "argocd"
+GRAFANA_DASHBOARD = REPO_ROOT / "deploy" / "grafana" / "tyk-portal-operator.json"
 CR_KINDS = ("TykProvider", "APIProduct", "Plan", "Catalogue", "ConsumerApp", "ProvisioningRequest")
 KINDS = ("tykproviders", "apiproducts", "plans", "catalogues", "consumerapps", "provisioningrequests")
 
@@ -129,6 +132,7 @@ def desired_files() -> dict[Path, str]:
     rules = yaml.safe_dump(operator_rules(required_permissions()), sort_keys=False, default_flow_style=False)
     files[CHART_DIR / "files" / "rbac" / "operator-rules.yaml"] = _HEADER + rules
     files[ARGOCD_DIR / "argocd-cm-health.yaml"] = argocd_cm_patch()
+    files[CHART_DIR / "files" / "grafana" / GRAFANA_DASHBOARD.name] = GRAFANA_DASHBOARD.read_text()
     return files
 
 
