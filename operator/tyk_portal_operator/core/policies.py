@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..models import APIProduct, Plan, ResolvedAPI
-from ..models.api_product import APISelector
+from ..models.api_product import APISelector, Owner
 from .durations import parse_duration
 from .naming import (
     DEFAULT_POLICY_PREFIX,
@@ -23,10 +24,12 @@ from .naming import (
 
 __all__ = [
     "MANAGED_POLICY_FIELDS",
+    "OWNERSHIP_TAG_PREFIX",
     "Ownership",
     "ProviderConfig",
     "merge_for_update",
     "ownership_of",
+    "ownership_tags",
     "plan_policy",
     "policy_changes",
     "product_policy",
@@ -55,6 +58,15 @@ MANAGED_POLICY_FIELDS = (
 
 Ownership = Literal["ours", "unmarked", "foreign"]
 
+# Ownership metadata also goes to the policy's `tags` (Tyk merges policy tags into every key's
+# session and its Dashboard and Portal filter by them), as `apiportal.dev/<field>:<value>`:
+#   apiportal.dev/team:<team>  apiportal.dev/contact:<contact>  apiportal.dev/lifecycle:<lifecycle>
+#   apiportal.dev/tag:<product tag>   (one per tag)
+# Values are trimmed; whitespace and commas (Tyk's tag list separator in its UI and search) become
+# "-". The scheme is stable: changing it would rewrite every policy once.
+OWNERSHIP_TAG_PREFIX = "apiportal.dev/"
+_TAG_UNSAFE = re.compile(r"[\s,]+")
+
 
 @dataclass(frozen=True)
 class ProviderConfig:
@@ -64,6 +76,31 @@ class ProviderConfig:
     policy_id_prefix: str = DEFAULT_POLICY_PREFIX
     org_id: str | None = None
     gateway_url: str | None = None
+
+
+def _tag(field: str, value: str) -> str | None:
+    cleaned = _TAG_UNSAFE.sub("-", value.strip()).strip("-")
+    return f"{OWNERSHIP_TAG_PREFIX}{field}:{cleaned}" if cleaned else None
+
+
+def ownership_tags(
+    owner: Owner | None, lifecycle: str | None = None, tags: Sequence[str] | None = None
+) -> list[str]:
+    """The policy tags carrying an object's ownership (see OWNERSHIP_TAG_PREFIX), in a stable order."""
+    candidates = [
+        _tag("team", owner.team) if owner and owner.team else None,
+        _tag("contact", owner.contact) if owner and owner.contact else None,
+        _tag("lifecycle", lifecycle) if lifecycle else None,
+        *(_tag("tag", tag) for tag in tags or ()),
+    ]
+    return list(dict.fromkeys(tag for tag in candidates if tag))
+
+
+def _ownership_meta(meta: dict[str, Any], owner: Owner | None) -> None:
+    if owner and owner.team:
+        meta["apiportal.dev/owner-team"] = owner.team
+    if owner and owner.contact:
+        meta["apiportal.dev/owner-contact"] = owner.contact
 
 
 def _base_policy(
@@ -133,14 +170,12 @@ def product_policy(
     policy["access_rights"] = {api.api_id: _access_right(api, product.spec.apis) for api in apis}
     spec = product.spec
     meta = policy["meta_data"]
-    if spec.owner and spec.owner.team:
-        meta["apiportal.dev/owner-team"] = spec.owner.team
-    if spec.owner and spec.owner.contact:
-        meta["apiportal.dev/owner-contact"] = spec.owner.contact
+    _ownership_meta(meta, spec.owner)
     if spec.lifecycle:
         meta["apiportal.dev/lifecycle"] = spec.lifecycle
     if spec.tags:
         meta["apiportal.dev/tags"] = ",".join(spec.tags)
+    policy["tags"] += ownership_tags(spec.owner, spec.lifecycle, spec.tags)
     return policy
 
 
@@ -154,6 +189,8 @@ def plan_policy(plan: Plan, provider: ProviderConfig, *, pid: str | None = None)
     policy = _base_policy("plan", plan, spec.display_name, provider, pid)
     policy["partitions"]["rate_limit"] = True
     policy["partitions"]["quota"] = True
+    _ownership_meta(policy["meta_data"], spec.owner)
+    policy["tags"] += ownership_tags(spec.owner)
     if spec.rate_limit:
         policy["rate"] = spec.rate_limit.requests
         policy["per"] = parse_duration(spec.rate_limit.per)
@@ -191,7 +228,7 @@ def _normalise(field: str, value: Any) -> Any:
     if field == "access_rights":
         return _normalise_access_rights(value)
     if field == "tags":
-        return sorted(value or [])
+        return sorted(set(value or []))
     if field == "partitions":
         value = value or {}
         return {k: bool(value.get(k, False)) for k in ("acl", "rate_limit", "quota", "complexity", "per_api")}

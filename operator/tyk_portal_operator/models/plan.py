@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
+from .api_product import Owner
 from .base import CustomResource, Duration, LocalObjectRef, PrinterColumn, ResourceStatus, SpecModel
 
 __all__ = ["Plan", "PlanSpec", "PlanStatus", "Quota", "RateLimit", "Throttle"]
@@ -65,6 +66,10 @@ class PlanSpec(SpecModel):
     )
     approval: Literal["Automatic", "Manual"] | None = Field(
         default=None, description="Whether requests are approved automatically (default Manual)."
+    )
+    owner: Owner | None = Field(
+        default=None,
+        description="Who owns the plan; written to the Tyk policy's tags and meta_data as for products.",
     )
     deletion_policy: Literal["Delete", "Orphan"] | None = Field(
         default=None, description="What happens to the Tyk policy when the plan is deleted (default Delete)."

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tyk_portal_operator.core.policies import (
     ProviderConfig,
@@ -169,3 +171,66 @@ def test_policy_shapes_match_the_dashboard_openapi_document() -> None:
         ),
         "Policy",
     )
+
+
+def test_product_ownership_goes_to_tags_as_well_as_meta_data() -> None:
+    product = _product(
+        apis=[{"apiID": "a1"}],
+        owner={"team": "shop", "contact": "#shop team"},
+        lifecycle="deprecated",
+        tags=["checkout", "eu, us", "checkout"],
+    )
+    policy = product_policy(product, resolve_apis(product.spec.apis, APIS), PROVIDER)
+    assert policy["tags"] == [
+        "managed-by:tyk-portal-operator",
+        "apiportal:product",
+        "apiportal.dev/team:shop",
+        "apiportal.dev/contact:#shop-team",
+        "apiportal.dev/lifecycle:deprecated",
+        "apiportal.dev/tag:checkout",
+        "apiportal.dev/tag:eu-us",
+    ]
+    assert policy["meta_data"]["apiportal.dev/owner-contact"] == "#shop team"
+    assert policy["meta_data"]["apiportal.dev/lifecycle"] == "deprecated"
+    bare = product_policy(_product(apis=[{"apiID": "a1"}]), resolve_apis([], APIS), PROVIDER)
+    assert bare["tags"] == ["managed-by:tyk-portal-operator", "apiportal:product"]
+
+
+def test_plan_owner_is_propagated() -> None:
+    policy = plan_policy(_plan(owner={"team": "payments", "contact": "pay@example.com"}), PROVIDER)
+    assert "apiportal.dev/team:payments" in policy["tags"]
+    assert "apiportal.dev/contact:pay@example.com" in policy["tags"]
+    assert policy["meta_data"]["apiportal.dev/owner-team"] == "payments"
+    assert policy["meta_data"]["apiportal.dev/owner-contact"] == "pay@example.com"
+
+
+def test_drift_includes_ownership_tags() -> None:
+    product = _product(apis=[{"apiID": "a1"}], owner={"team": "shop"})
+    desired = product_policy(product, resolve_apis(product.spec.apis, APIS), PROVIDER)
+    before_this_release = {**desired, "tags": ["managed-by:tyk-portal-operator", "apiportal:product"]}
+    assert policy_changes(desired, before_this_release) == ["tags"]
+    renamed_team = {**desired, "tags": [*desired["tags"][:-1], "apiportal.dev/team:other"]}
+    assert policy_changes(desired, renamed_team) == ["tags"]
+
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=20)
+
+
+@given(
+    team=st.none() | _TEXT,
+    contact=st.none() | _TEXT,
+    lifecycle=st.none() | st.sampled_from(["experimental", "production", "deprecated"]),
+    tags=st.lists(_TEXT, max_size=5),
+    seed=st.randoms(use_true_random=False),
+)
+def test_a_policy_as_tyk_returns_it_needs_no_write(
+    team: str | None, contact: str | None, lifecycle: str | None, tags: list[str], seed: Any
+) -> None:
+    """Steady state: whatever the ownership, Tyk's copy (tags in any order) differs in nothing."""
+    owner = {k: v for k, v in {"team": team, "contact": contact}.items() if v is not None}
+    product = _product(apis=[{"apiID": "a1"}], owner=owner or None, lifecycle=lifecycle, tags=tags or None)
+    desired = product_policy(product, resolve_apis(product.spec.apis, APIS), PROVIDER)
+    returned = {**desired, "_id": "x", "tags": seed.sample(desired["tags"], len(desired["tags"]))}
+    assert policy_changes(desired, returned) == []
+    assert all("," not in tag and not any(c.isspace() for c in tag) for tag in desired["tags"])
+    assert len(desired["tags"]) == len(set(desired["tags"]))
