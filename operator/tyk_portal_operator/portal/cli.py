@@ -111,7 +111,11 @@ def run_ui(args: argparse.Namespace) -> int:
 def register_portal_commands(commands: Any, shared: list[argparse.ArgumentParser]) -> None:
     """Add `ui` and `catalogue` to `kubectl portal` (a `kubectl_portal.REGISTRATIONS` entry)."""
     ui = commands.add_parser(
-        "ui", parents=shared, help="open the web portal locally, with your kubeconfig credentials"
+        "ui",
+        parents=shared,
+        help="open the web portal locally, with your kubeconfig credentials",
+        epilog="examples:\n  kubectl portal ui\n  kubectl portal ui --port 8765 --no-browser\n"
+        "  kubectl portal ui --context staging",
     )
     ui.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     ui.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
@@ -120,5 +124,7 @@ def register_portal_commands(commands: Any, shared: list[argparse.ArgumentParser
         "catalogue",
         parents=shared,
         help="what a namespace may request: catalogues, products, plans and approval",
+        epilog="examples:\n  kubectl portal catalogue                  # the context's namespace\n"
+        "  kubectl portal catalogue -n team-mobile",
     )
     catalogue.set_defaults(handler=lambda args, _context: run_catalogue(args))
