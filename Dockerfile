@@ -18,15 +18,16 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY operator/ operator/
 COPY crds/ crds/
-# Every dependency ships binary wheels, so this stage needs no compiler either.
+# Every dependency ships binary wheels, so this stage needs no compiler either. The `portal` extra
+# (the Live Portal: `kubectl portal ui` and the chart's portal.enabled) is part of the image.
 # python3 (not python): also works on a plain Debian base imported for offline builds.
 # The index and CA bundle go through the environment so that pip's isolated build-backend install
 # (hatchling) uses them too; command-line flags would not reach that subprocess.
 RUN if [ -n "$PIP_INDEX" ]; then export PIP_INDEX_URL="$PIP_INDEX"; fi \
     && if [ -n "$PIP_CA_BUNDLE" ]; then export PIP_CERT="$PIP_CA_BUNDLE"; fi \
-    && python3 -m pip wheel --wheel-dir /wheels . \
+    && python3 -m pip wheel --wheel-dir /wheels '.[portal]' \
     && python3 -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-index --find-links /wheels /wheels/tyk_portal_operator-*.whl \
+    && /opt/venv/bin/pip install --no-index --find-links /wheels "$(ls /wheels/tyk_portal_operator-*.whl)[portal]" \
     && /opt/venv/bin/tyk-portal-operator version
 
 FROM ${PYTHON_IMAGE}
