@@ -1,6 +1,7 @@
 """Tyk Dashboard API client (``/api/...``), the adapter used in ``mode: Dashboard``.
 
-Quirks handled here so callers never see them (see ``reference/tyk/API-NOTES.md``):
+Quirks handled here so callers never see them (observed on Tyk Dashboard 5.x; each is reproduced
+by the emulator in ``tests/emulators/tyk`` and covered by ``tests/unit/tyk``):
 
 * Auth header ``Authorization: <raw user API key>`` (no ``Bearer``).
 * Policy lists are ``{"Data": [...], "Pages": n}``, API lists ``{"apis": [...], "pages": n}``;

@@ -65,7 +65,8 @@ _TOKEN_RE = re.compile(r"eyJ[A-Za-z0-9+/=_-]{8,}")
 _LONG_HEX_RE = re.compile(r"\b[0-9a-fA-F]{32,}\b")
 _KEY_FIELD_RE = re.compile(r'("(?:key|key_id|key_hash|secret|access_key)"\s*:\s*)"[^"]*"', re.IGNORECASE)
 
-# 500 answers that are Tyk's way of saying "no", not "try again" (API-NOTES Part F, A4, B).
+# 500 answers that are Tyk's way of saying "no", not "try again" (message prefixes observed on the
+# Dashboard and the Gateway; the Tyk emulator reproduces them).
 _NON_TRANSIENT_500_PREFIXES: tuple[str, ...] = (
     "failed to create key -",
     "failed to create key,",

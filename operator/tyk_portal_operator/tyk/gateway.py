@@ -1,6 +1,6 @@
 """Tyk OSS Gateway API client (``/tyk/...``), the adapter used in ``mode: Gateway``.
 
-Differences from the Dashboard handled here (``reference/tyk/API-NOTES.md`` Part B):
+Differences from the Dashboard handled here (reproduced by ``tests/emulators/tyk``):
 
 * Auth header ``x-tyk-authorization: <gateway secret>``; a bad secret is a 403
   ``Attempted administrative access ...`` (mapped to :class:`TykAuthError`).

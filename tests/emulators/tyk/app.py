@@ -262,7 +262,7 @@ async def list_keys_detailed(request: web.Request) -> web.Response:
 def _check_hashed(core: Core, request: web.Request) -> bool:
     hashed = _hashed(request)
     if hashed and not core.state.hash_keys:
-        # [choice] wording unverified; status per API-NOTES Part F.
+        # [choice] wording unverified; the status follows the Dashboard's documented 400.
         raise TykError(400, "Key hashing is disabled: hashed key operations are not available.")
     return hashed
 
