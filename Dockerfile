@@ -15,7 +15,9 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+# Exact dependency versions (and the build backend's), so two builds of one commit are the same.
+COPY constraints.txt pyproject.toml README.md ./
+ENV PIP_CONSTRAINT=/src/constraints.txt
 COPY operator/ operator/
 COPY crds/ crds/
 # Every dependency ships binary wheels, so this stage needs no compiler either. The `portal` extra

@@ -98,4 +98,35 @@ def test_dockerignore_sends_only_the_build_inputs() -> None:
     ]
     assert lines[0] == "*"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
-    assert allowed == {"pyproject.toml", "README.md", "operator", "crds"}
+    assert allowed == {"pyproject.toml", "README.md", "constraints.txt", "operator", "crds"}
+
+
+def test_image_build_uses_exact_versions_from_the_constraints_file() -> None:
+    """Two builds of one commit install the same packages: every dependency is pinned (==) in
+    constraints.txt, within pyproject's ranges, and the build stage passes it to pip."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    builder = stages()[0]
+    assert "!constraints.txt" in (REPO_ROOT / ".dockerignore").read_text().splitlines()
+    assert any(line.startswith("COPY") and "constraints.txt" in line for line in builder)
+    assert any(line.startswith("ENV") and "PIP_CONSTRAINT=/src/constraints.txt" in line for line in builder)
+    pins: dict[str, Version] = {}
+    for raw in (REPO_ROOT / "constraints.txt").read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"not an exact pin: {line}"
+            pins[canonicalize_name(name)] = Version(version)
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    required = [Requirement(r) for r in project["project"]["dependencies"]]
+    required += [Requirement(r) for r in project["build-system"]["requires"]]
+    for requirement in required:
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not pinned in constraints.txt"
+        assert requirement.specifier.contains(pins[name]), (
+            f"{name}=={pins[name]} is outside {requirement.specifier}"
+        )
