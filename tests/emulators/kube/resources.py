@@ -82,7 +82,9 @@ BUILTINS: tuple[ResourceType, ...] = (
     _builtin("rbac.authorization.k8s.io", "v1", "roles", "Role", namespaced=True),
     _builtin("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", namespaced=True),
     _builtin("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", namespaced=False),
-    _builtin("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", namespaced=False),
+    _builtin(
+        "rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", namespaced=False
+    ),
     _builtin(
         "apiextensions.k8s.io",
         "v1",
