@@ -50,16 +50,22 @@ class RedactionFilter(logging.Filter):
         return True
 
 
+# Handlers that run on every watch event of a kind (feeding the operator's in-memory view).
+_WATCH_FEEDS = ("namespace_seen", "app_seen", "catalogue_seen", "product_seen", "plan_seen", "request_seen")
+
+
 class QuietTimersFilter(logging.Filter):
-    """Drops kopf's per-tick "Timer '...' succeeded." lines: with one timer per object they would
-    drown everything else; failures and the services' own messages still come through."""
+    """Drops kopf's per-tick "Timer '...' succeeded." lines and the per-event success lines of the
+    watch feeds: they would drown everything else (and name every namespace of the cluster);
+    failures and the services' own messages still come through."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
         return not (
             record.name == "kopf.objects"
             and record.levelno == logging.INFO
-            and str(record.msg).startswith("Timer ")
-            and str(record.msg).endswith("succeeded.")
+            and message.endswith("succeeded.")
+            and (message.startswith("Timer ") or any(f"'{feed}'" in message for feed in _WATCH_FEEDS))
         )
 
 

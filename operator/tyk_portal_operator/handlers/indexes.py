@@ -6,6 +6,7 @@ from typing import Any
 
 import kopf
 
+from ..services.keys import IssuedKey
 from ._common import to_dict
 
 __all__ = ["policy_objects", "policy_referrers", "provider_referrers"]
@@ -28,6 +29,22 @@ def request_providers(namespace: str | None, name: str, status: kopf.Status, **_
     """The provider a request's key was issued through -> "ProvisioningRequest ns/name"."""
     provider = status.get("provider")
     return {provider: f"ProvisioningRequest {namespace}/{name}"} if provider else {}
+
+
+@kopf.index("provisioningrequests")
+def issued_keys(
+    namespace: str | None, name: str, uid: str, status: kopf.Status, meta: kopf.Meta, **_: Any
+) -> dict[Any, Any]:
+    """provider -> IssuedKey for every request whose key is issued (or suspended) at its generation."""
+    ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+    if (
+        ready.get("reason") not in ("CredentialIssued", "Suspended")
+        or not status.get("provider")
+        or meta.get("deletionTimestamp")
+    ):
+        return {}
+    key = IssuedKey(str(namespace or ""), name, uid, tuple(status.get("policies") or ()))
+    return {status["provider"]: key}
 
 
 def provider_referrers(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import ssl
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import kopf
@@ -15,12 +18,15 @@ from ..kube.client import load_api_client
 from ..metrics import observe_tyk_request, serve_metrics
 from ..services.context import Context, rfc3339, utcnow
 from ..services.events import EventRecorder
+from ..services.requeue import Requeue
 from ..settings import OperatorSettings
 from ..tyk import DashboardClient, GatewayClient, TykBackend
+from .provisioning import reconcile_request_now
 
 __all__ = ["cleanup", "login", "startup"]
 
 log = logging.getLogger(__name__)
+_KUBE_THREADS = 32
 
 
 def _backend_factory(settings: OperatorSettings) -> Any:
@@ -65,13 +71,18 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     # lines would log errors for every Event refused in a namespace being deleted.
     settings.posting.enabled = False
     settings.networking.request_timeout = 30
-    kube = KubeClient(load_api_client())
-    memo.ctx = Context(
+    # The official client is synchronous and runs in threads: enough of them (and pooled connections)
+    # that Kubernetes calls of concurrent reconciles do not queue behind each other.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=_KUBE_THREADS))
+    kube = KubeClient(load_api_client(pool_size=_KUBE_THREADS))
+    ctx = Context(
         settings=options,
         kube=kube,
         backend_factory=_backend_factory(options),
         emit=EventRecorder(kube, lambda: rfc3339(utcnow())),
     )
+    ctx.requeue = Requeue(partial(reconcile_request_now, ctx))
+    memo.ctx = ctx
     # `tyk-portal-operator run` passes the port in the memo; `kopf run -m ...` can use the environment.
     port = int(getattr(memo, "metrics_port", 0) or os.environ.get("TYK_PORTAL_METRICS_PORT", 0) or 0)
     if port:
@@ -88,6 +99,8 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     ctx = getattr(memo, "ctx", None)
     if ctx is None:
         return
+    if ctx.requeue is not None:
+        await ctx.requeue.close()
     if isinstance(ctx.emit, EventRecorder):
         await ctx.emit.drain()
     for state in list(ctx.providers.values()):

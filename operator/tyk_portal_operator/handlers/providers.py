@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
 from typing import Any
@@ -13,6 +14,7 @@ from ..core.conditions import Outcome, Reason
 from ..core.credentials import parse_time
 from ..metrics import CREDENTIALS_EXPIRING, DRIFT_REPAIRS, PENDING_APPROVALS
 from ..models import TykProvider
+from ..services.keys import KeyCheckCursor, check_keys
 from ..services.policies import repair_drift, tyk_failure
 from ..services.providers import check_provider, forget_provider
 from ..settings import OperatorSettings
@@ -28,11 +30,16 @@ _MAX_NAMED = 5
 _SETTINGS = OperatorSettings.from_env()
 
 
-async def _pause(stopped: kopf.DaemonStopped, body: kopf.Body, seconds: float, generation: Any) -> None:
-    """Sleep, waking early when the provider is stopped or its spec changes."""
+async def _pause(
+    stopped: kopf.DaemonStopped, body: kopf.Body, seconds: float, generation: Any, wake: asyncio.Event
+) -> None:
+    """Sleep, waking early when the provider is stopped, its spec changes, or a call through it failed."""
     remaining = seconds
     while remaining > 0 and not stopped and body.get("metadata", {}).get("generation") == generation:
-        await asyncio.sleep(min(_STEP, remaining))
+        if wake.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), min(_STEP, remaining))
         remaining -= _STEP
 
 
@@ -64,6 +71,7 @@ async def provider_loop(
     """Check the connection; while Ready, list policies once per resync interval and repair drift."""
     ctx = context_of(memo)
     checked_generation: Any = None
+    cursors: dict[str, KeyCheckCursor] = {}
     while not stopped:
         data = to_dict(body)
         generation = data.get("metadata", {}).get("generation")
@@ -73,9 +81,15 @@ async def provider_loop(
                 provider = TykProvider.model_validate(data)
             except ValueError as exc:
                 await ctx.write_status("tykproviders", data, Outcome(Reason.INVALID_SPEC, str(exc)))
-                await _pause(stopped, body, ctx.settings.provider_retry_interval, generation)
+                await _pause(stopped, body, ctx.settings.provider_retry_interval, generation, asyncio.Event())
                 continue
+            was_ready = state is not None and state.ready
             outcome, version = await check_provider(ctx, provider)
+            if outcome.ready and not was_ready:
+                # Requests that waited for this provider (or for Tyk) go on at once.
+                waiting, ctx.waiting_on_tyk = ctx.waiting_on_tyk, set()
+                for key in waiting:
+                    ctx.schedule(key, 0.0)
             checked_generation = generation
             fields = {
                 "reachable": outcome.ready or outcome.reason is Reason.UNAUTHORIZED,
@@ -91,8 +105,17 @@ async def provider_loop(
                 )
                 if repaired:
                     DRIFT_REPAIRS.labels(kind="policy").inc(repaired)
+                missing = await check_keys(
+                    state.backend,  # type: ignore[arg-type]
+                    list(kwargs["issued_keys"].get(name, [])),
+                    cursors.setdefault(name, KeyCheckCursor()),
+                    ctx.settings.key_check_budget,
+                    lambda key: ctx.schedule(key, 0.0),
+                )
+                if missing:
+                    DRIFT_REPAIRS.labels(kind="key").inc(missing)
             except TykError as exc:
-                failure = tyk_failure(exc, "listing policies")
+                failure = tyk_failure(exc, "listing policies and keys")
                 state.ready = False
                 state.message = failure.message
                 reason = (
@@ -106,7 +129,7 @@ async def provider_loop(
                 continue
         _update_gauges(kwargs["request_summaries"], ctx.clock())
         wait = state.resync_interval if state.ready else ctx.settings.provider_retry_interval
-        await _pause(stopped, body, wait, generation)
+        await _pause(stopped, body, wait, generation, state.wake)
     if not _ours(body.get("spec") or {}):
         # Handed to another installation (providerClass changed): drop everything known of it.
         await forget_provider(ctx, name)

@@ -1,90 +1,144 @@
-"""ProvisioningRequest, ConsumerApp and Catalogue handlers."""
+"""ProvisioningRequest, ConsumerApp and Catalogue handlers.
+
+Requests are reconciled when they change, when something they depend on changes (the watch feeds
+below re-evaluate exactly the requests that refer to it), and at the times their status names
+(rotation, end of an overlap) or after a transient failure: those are scheduled on the operator's
+own `Requeue`, not with a kopf timer per request. A settled request costs nothing at start-up; its
+key is checked in bulk by its provider's loop (handlers/providers.py).
+"""
 
 from __future__ import annotations
 
-import contextlib
-import time
+import logging
 from typing import Any
 
 import kopf
 
 from ..core.conditions import Outcome, Reason
-from ..core.credentials import parse_time, previous_key_expired
+from ..core.credentials import parse_time
 from ..core.naming import ROTATE_ANNOTATION
 from ..services.context import Context
 from ..services.deletion import finalize_within_grace
 from ..services.provisioning import finalize_request, key_left_behind, reconcile_request
 from ..settings import OperatorSettings
-from ._common import context_of, reconcile_guarded, to_dict
+from ._common import context_of, reconcile_guarded, run_reconcile, to_dict
 
-__all__: list[str] = []
+__all__ = ["reconcile_request_now", "request_key"]
 
+log = logging.getLogger(__name__)
 _SETTINGS = OperatorSettings.from_env()
+REQUESTS = "provisioningrequests"
+# How many credentials an app's status lists by name (the count and the Secret selector cover all).
+APP_STATUS_LIMIT = 50
+
+RequestKey = tuple[str, str]
+_WAITING_ON_TYK = (Reason.PROVIDER_NOT_READY, Reason.TYK_UNAVAILABLE)
 
 
-def _object_key(body: kopf.Body) -> tuple[str, str]:
+def request_key(body: Any) -> RequestKey:
+    """(namespace, name) of a request body."""
     metadata = body.get("metadata") or {}
-    return metadata.get("namespace") or "", metadata.get("name", "")
+    return str(metadata.get("namespace") or ""), str(metadata.get("name", ""))
 
 
-def _due(body: kopf.Body, ctx: Context) -> bool:
-    """Whether a request needs a reconcile now: not Ready, rotation/overlap due, or Tyk not checked lately."""
+def _settled(body: Any, now: Any) -> bool:
+    """Whether a request needs nothing until a scheduled time or a change: issued (or suspended) at
+    its current generation, no rotation asked for."""
     metadata, status = body.get("metadata") or {}, body.get("status") or {}
-    conditions = {c.get("type"): c for c in status.get("conditions") or []}
-    ready = conditions.get("Ready", {})
-    if ready.get("reason") in ("Denied",):
+    ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+    if ready.get("reason") not in (str(Reason.CREDENTIAL_ISSUED), str(Reason.SUSPENDED)):
         return False
-    if ready.get("status") != "True" and ready.get("reason") != "Suspended":
-        return True
     if status.get("observedGeneration") != metadata.get("generation"):
-        return True
-    now = ctx.clock()
-    nxt = parse_time(status.get("nextRotationTime"))
-    if nxt is not None and nxt <= now:
-        return True
-    if (metadata.get("annotations") or {}).get(ROTATE_ANNOTATION) not in (
-        None,
-        status.get("handledRotateToken"),
-    ):
-        return True
-    if status.get("previousKeyExpiresAt") and previous_key_expired(
-        parse_time(status.get("previousKeyExpiresAt")), now
-    ):
-        return True
-    provider = ctx.providers.get(status.get("provider") or "")
-    interval = provider.resync_interval if provider else ctx.settings.default_resync_interval
-    return time.monotonic() - ctx.key_checked_at.get(_object_key(body), 0.0) >= interval
+        return False
+    token = (metadata.get("annotations") or {}).get(ROTATE_ANNOTATION)
+    if token not in (None, status.get("handledRotateToken")):
+        return False
+    due = _next_due(status)
+    return due is None or due > now
 
 
-async def _reconcile(ctx: Context, body: kopf.Body, retry: int) -> None:
-    await reconcile_guarded(ctx, "provisioningrequests", body, reconcile_request, retry=retry)
-    ctx.key_checked_at[_object_key(body)] = time.monotonic()
+def _next_due(status: Any) -> Any:
+    """The earliest time the request's status says it must be looked at again."""
+    times = [parse_time(status.get(field)) for field in ("nextRotationTime", "previousKeyExpiresAt")]
+    known = [t for t in times if t is not None]
+    return min(known) if known else None
 
 
-@kopf.on.resume("provisioningrequests")
-@kopf.on.create("provisioningrequests")
-@kopf.on.update("provisioningrequests")
-async def request_changed(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
-    """Evaluate, approve when automatic, issue or update the credential."""
-    await _reconcile(context_of(memo), body, retry)
+def _schedule_due(ctx: Context, key: RequestKey, status: Any) -> None:
+    due = _next_due(status)
+    if due is not None:
+        # A second late: the time is "due" by then, never a moment early.
+        ctx.schedule(key, max(0.0, (due - ctx.clock()).total_seconds()) + 1.0)
 
 
-@kopf.on.field("provisioningrequests", field="status.approval")
-async def request_decided(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
-    """An approver wrote a decision through the status subresource."""
-    await _reconcile(context_of(memo), body, retry)
+async def _reconcile(ctx: Context, body: Any, retry: int = 0) -> None:
+    data = to_dict(body)
+    key = request_key(data)
+    if (data.get("metadata") or {}).get("deletionTimestamp"):
+        return  # the deletion handler revokes
+    ctx.unschedule(key)
+    result = await run_reconcile(ctx, REQUESTS, data, reconcile_request, retry=retry)
+    if result.outcome is not None and result.outcome.reason in _WAITING_ON_TYK:
+        ctx.waiting_on_tyk.add(key)
+    else:
+        ctx.waiting_on_tyk.discard(key)
+    if result.retry_after is not None:
+        attempts = ctx.attempts.get(key, 0) + 1
+        ctx.attempts[key] = attempts
+        delay = result.retry_after if retry else min(result.retry_after, ctx.settings.backoff(attempts - 1))
+        ctx.schedule(key, delay)
+        return
+    ctx.attempts.pop(key, None)
+    _schedule_due(ctx, key, data.get("status") or {})
 
 
-@kopf.timer("provisioningrequests", interval=_SETTINGS.credential_check_interval)
-async def request_tick(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """Rotations, ended overlaps, self-healing and stalled re-examination."""
+async def reconcile_request_now(ctx: Context, key: RequestKey) -> None:
+    """Reconcile a request from its current state in the API (for scheduled and triggered runs)."""
+    body = await ctx.kube.get_resource(REQUESTS, key[0], key[1])
+    if body is None:
+        ctx.view.forget_request(*key)
+        ctx.attempts.pop(key, None)
+        return
+    await _reconcile(ctx, body)
+
+
+@kopf.on.resume(REQUESTS)
+async def request_resumed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """At start-up: settled requests only get their scheduled times back (no API or Tyk calls)."""
     ctx = context_of(memo)
-    if _due(body, ctx):
-        with contextlib.suppress(kopf.TemporaryError, kopf.PermanentError):
-            await _reconcile(ctx, body, 0)
+    if _settled(body, ctx.clock()):
+        from ..models import ProvisioningRequest
+
+        ctx.view.remember_request(ProvisioningRequest.model_validate(to_dict(body)))
+        _schedule_due(ctx, request_key(body), body.get("status") or {})
+        return
+    await _reconcile(ctx, body)
 
 
-@kopf.on.delete("provisioningrequests")
+@kopf.on.create(REQUESTS)
+@kopf.on.update(REQUESTS)
+async def request_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Evaluate, approve when automatic, issue or update the credential."""
+    await _reconcile(context_of(memo), body)
+
+
+@kopf.on.field(REQUESTS, field="status.approval")
+async def request_decided(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """An approver wrote a decision through the status subresource."""
+    await _reconcile(context_of(memo), body)
+
+
+@kopf.on.event(REQUESTS)
+async def request_seen(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """`kubectl portal rotate` sets a new rotation token in an annotation. kopf's change detection
+    ignores annotations under the operator's own prefix, so the token is compared here."""
+    metadata, status = body.get("metadata") or {}, body.get("status") or {}
+    token = (metadata.get("annotations") or {}).get(ROTATE_ANNOTATION)
+    if type != "DELETED" and token not in (None, status.get("handledRotateToken")) and status.get("issuedAt"):
+        context_of(memo).schedule(request_key(body), 0.0)
+
+
+@kopf.on.delete(REQUESTS)
 async def request_deleted(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
     """Revoke the key and delete the Secret (unless deletionPolicy is Orphan)."""
 
@@ -99,11 +153,56 @@ async def request_deleted(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any
         )
 
     ctx = context_of(memo)
-    await reconcile_guarded(ctx, "provisioningrequests", to_dict(body), work, retry=retry)
-    ctx.key_checked_at.pop(_object_key(body), None)
+    key = request_key(body)
+    ctx.unschedule(key)
+    await reconcile_guarded(ctx, REQUESTS, to_dict(body), work, retry=retry)
+    ctx.view.forget_request(*key)
+    ctx.attempts.pop(key, None)
+    ctx.waiting_on_tyk.discard(key)
+    ctx.decisions.pop(str((body.get("metadata") or {}).get("uid", "")), None)
+    ctx.forget_object(REQUESTS, *key)
 
 
-# ----- ConsumerApp: status lists the app's credentials (from the index, no API reads) -------------
+# ----- what requests depend on: watch-fed, re-evaluating the requests a change affects -------------
+def _feed(ctx: Context, kind: str, event_type: str | None, body: Any) -> None:
+    data = body if isinstance(body, dict) else to_dict(body)
+    metadata = data.get("metadata") or {}
+    if ctx.view.observe(kind, data, deleted=event_type == "DELETED"):
+        for key in ctx.view.dependents(kind, str(metadata.get("namespace") or ""), str(metadata["name"])):
+            ctx.schedule(key, 0.0)
+
+
+@kopf.on.event("namespaces")
+async def namespace_seen(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Namespace labels decide catalogue visibility and auto-approval."""
+    _feed(context_of(memo), "Namespace", type, body)
+
+
+@kopf.on.event("consumerapps")
+async def app_seen(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Requests need their app to exist."""
+    _feed(context_of(memo), "ConsumerApp", type, body)
+
+
+@kopf.on.event("catalogues")
+async def catalogue_seen(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Catalogues decide what may be requested, by whom, and auto-approval."""
+    _feed(context_of(memo), "Catalogue", type, body)
+
+
+@kopf.on.event("apiproducts")
+async def product_seen(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Requests need their products Ready with a policy."""
+    _feed(context_of(memo), "APIProduct", type, body)
+
+
+@kopf.on.event("plans")
+async def plan_seen(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Requests need their plan Ready with a policy; its approval mode decides automatic approval."""
+    _feed(context_of(memo), "Plan", type, body)
+
+
+# ----- ConsumerApp: status counts and names the app's credentials (from the index, no API reads) --
 async def _app_status(ctx: Context, body: kopf.Body, summaries: Any) -> None:
     data = to_dict(body)
     metadata = data["metadata"]
@@ -111,9 +210,17 @@ async def _app_status(ctx: Context, body: kopf.Body, summaries: Any) -> None:
         (dict(s) for s in summaries.get((metadata.get("namespace"), metadata["name"]), [])),
         key=lambda s: s["request"],
     )
-    credentials = [{k: v for k, v in s.items() if v is not None} for s in entries]
-    outcome = Outcome(Reason.APP_READY, f"{len(credentials)} credential(s)")
-    await ctx.write_status("consumerapps", data, outcome, {"credentials": credentials})
+    credentials = [{k: v for k, v in s.items() if v is not None} for s in entries[:APP_STATUS_LIMIT]]
+    ready = sum(1 for s in entries if s.get("ready"))
+    more = f"; the first {APP_STATUS_LIMIT} are listed" if len(entries) > APP_STATUS_LIMIT else ""
+    outcome = Outcome(Reason.APP_READY, f"{len(entries)} credential(s), {ready} Ready{more}")
+    fields = {
+        "credentials": credentials,
+        "credentialCount": len(entries),
+        "readyCredentialCount": ready,
+        "secretSelector": f"apiportal.dev/app={metadata['name']}",
+    }
+    await ctx.write_status("consumerapps", data, outcome, fields)
 
 
 @kopf.on.resume("consumerapps")
@@ -126,7 +233,7 @@ async def app_changed(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
 
 @kopf.timer("consumerapps", interval=_SETTINGS.credential_check_interval)
 async def app_tick(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-    """Keep the credentials list current."""
+    """Keep the credentials list current (writes only when it changed)."""
     await _app_status(context_of(memo), body, kwargs["request_summaries"])
 
 

@@ -26,22 +26,23 @@ __all__ = ["KubeClient", "load_api_client"]
 _MERGE_PATCH = "application/merge-patch+json"
 
 
-def load_api_client(kubeconfig: str | None = None) -> k8s.ApiClient:
+def load_api_client(kubeconfig: str | None = None, *, pool_size: int | None = None) -> k8s.ApiClient:
     """Build an ApiClient: in-cluster when running in a Pod, else a kubeconfig (explicit, $KUBECONFIG
-    read now rather than at import time, or ~/.kube/config)."""
+    read now rather than at import time, or ~/.kube/config). `pool_size` keeps that many connections."""
+    configuration = k8s.Configuration()
     if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-        configuration = k8s.Configuration()
         k8s_config.load_incluster_config(client_configuration=configuration)
-        return k8s.ApiClient(configuration)
-    try:
-        api_client: k8s.ApiClient = k8s_config.new_client_from_config(
-            config_file=kubeconfig or os.environ.get("KUBECONFIG") or None
-        )
-        return api_client
-    except (k8s_config.ConfigException, FileNotFoundError, TypeError):
-        configuration = k8s.Configuration()
-        k8s_config.load_incluster_config(client_configuration=configuration)
-        return k8s.ApiClient(configuration)
+    else:
+        try:
+            k8s_config.load_kube_config(
+                config_file=kubeconfig or os.environ.get("KUBECONFIG") or None,
+                client_configuration=configuration,
+            )
+        except (k8s_config.ConfigException, FileNotFoundError, TypeError):
+            k8s_config.load_incluster_config(client_configuration=configuration)
+    if pool_size:
+        configuration.connection_pool_maxsize = pool_size
+    return k8s.ApiClient(configuration)
 
 
 def _custom_path(plural: str, namespace: str | None, name: str | None = None, sub: str | None = None) -> str:

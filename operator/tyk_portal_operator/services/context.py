@@ -11,8 +11,11 @@ from typing import Any
 from ..core.conditions import Outcome, merge_conditions, status_conditions
 from ..core.policies import ProviderConfig
 from ..kube import KubeClient
+from ..models import Approval
 from ..settings import OperatorSettings
 from ..tyk import TykBackend
+from .requeue import Requeue
+from .view import ClusterView
 
 __all__ = ["Context", "ProviderState", "rfc3339", "utcnow"]
 
@@ -41,6 +44,8 @@ class ProviderState:
     resync_interval: float = 300.0
     # Marked for deletion: nothing new is published to it, objects already there may still clean up.
     deleting: bool = False
+    # Set to make the provider's loop re-check the connection now (a call just failed).
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -54,13 +59,49 @@ class Context:
     clock: Callable[[], datetime.datetime] = utcnow
     # (body, type "Normal"|"Warning", reason, message): posts a Kubernetes Event about body.
     emit: Callable[[dict[str, Any], str, str, str], None] = field(default=lambda *_: None)
-    # When each request's key was last checked in Tyk (monotonic seconds), for the resync timer.
-    key_checked_at: dict[tuple[str, str], float] = field(default_factory=dict)
+    # Watch-fed copies of what requests depend on (set at start-up; tests may leave the default).
+    view: ClusterView = field(default=None)  # type: ignore[assignment]
+    # Approval decisions this process wrote, by request uid (a stale copy must not decide again).
+    decisions: dict[str, Approval] = field(default_factory=dict)
+    # Reconciles the operator scheduled itself (retries, rotations, ends of overlaps), by request.
+    requeue: Requeue[tuple[str, str]] | None = None
+    # Consecutive transient failures per request (for the backoff of scheduled retries).
+    attempts: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Requests waiting for a provider (or its Tyk) to be Ready again: reconciled when one becomes Ready.
+    waiting_on_tyk: set[tuple[str, str]] = field(default_factory=set)
     _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.view is None:
+            self.view = ClusterView(self.kube)
 
     def lock(self, plural: str, namespace: str | None, name: str) -> asyncio.Lock:
         """The lock serialising work on one object (handlers, timers and drift repair)."""
         return self._locks.setdefault((plural, namespace or "", name), asyncio.Lock())
+
+    def schedule(self, key: tuple[str, str], delay: float) -> None:
+        """Reconcile a request again in `delay` seconds (unless it is scheduled sooner)."""
+        if self.requeue is not None:
+            self.requeue.after(key, delay)
+
+    def unschedule(self, key: tuple[str, str]) -> None:
+        """Drop what was scheduled for a request."""
+        if self.requeue is not None:
+            self.requeue.cancel(key)
+
+    def forget_object(self, plural: str, namespace: str | None, name: str) -> None:
+        """Drop per-object state of a deleted object."""
+        self._locks.pop((plural, namespace or "", name), None)
+
+    def tyk_failed(self, provider: str, unavailable: bool, message: str) -> None:
+        """A call through a provider failed: when Tyk is unavailable, the provider stops being Ready
+        now (not at its next check) and its loop re-checks at once."""
+        state = self.providers.get(provider)
+        if state is None or not unavailable:
+            return
+        state.ready = False
+        state.message = message
+        state.wake.set()
 
     def now(self) -> str:
         """The current time, RFC 3339."""

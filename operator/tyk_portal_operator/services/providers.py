@@ -137,6 +137,9 @@ async def check_provider(ctx: Context, provider: TykProvider) -> tuple[Outcome, 
         resync_interval=resync or ctx.settings.default_resync_interval,
         deleting=bool(provider.metadata.get("deletionTimestamp")),
     )
+    if state is not None:
+        new_state.wake = state.wake
+    new_state.wake.clear()
     version: str | None = None
     try:
         backend, key = await _backend_for(ctx, provider, state)

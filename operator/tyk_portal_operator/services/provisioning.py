@@ -40,10 +40,11 @@ from ..core.credentials import (
 )
 from ..core.durations import parse_duration
 from ..core.naming import ROTATE_ANNOTATION, secret_name_for
+from ..core.visibility import ref_key
 from ..errors import RetryableError, StalledError
-from ..kube import KubeConflict
+from ..kube import KubeConflict, KubeInvalid
 from ..logging_setup import remember_secret
-from ..models import APIProduct, Catalogue, ConsumerApp, Plan, ProvisioningRequest
+from ..models import Approval, ProvisioningRequest
 from ..models.base import LocalObjectRef
 from ..tyk import TykBackend, TykError
 from .context import Context
@@ -64,26 +65,46 @@ def new_key() -> str:
 
 
 async def gather_inputs(ctx: Context, request: ProvisioningRequest) -> RequestInputs:
-    """Read everything eligibility and approval depend on."""
+    """Everything eligibility and approval depend on, from the watch-fed view (no API reads once warm)."""
     namespace = request.namespace or ""
-    ns_obj = await ctx.kube.get_namespace(namespace)
-    app_body = await ctx.kube.get_resource("consumerapps", namespace, request.spec.app_ref.name)
-    cat_ref = request.spec.catalogue_ref
-    cat_body = await ctx.kube.get_resource("catalogues", cat_ref.namespace or namespace, cat_ref.name)
-    products: dict[tuple[str, str], APIProduct | None] = {}
-    for key in product_keys(request):
-        body = await ctx.kube.get_resource("apiproducts", key[0], key[1])
-        products[key] = APIProduct.model_validate(body) if body else None
-    plan_ns, plan_name = plan_key(request)
-    plan_body = await ctx.kube.get_resource("plans", plan_ns, plan_name)
+    view = ctx.view
+    view.remember_request(request)
+    cat_ns, cat_name = ref_key(request.spec.catalogue_ref, namespace)
+    products = {key: await view.product(*key) for key in product_keys(request)}
     return RequestInputs(
         request=request,
-        namespace_labels=((ns_obj or {}).get("metadata") or {}).get("labels") or {},
-        app=ConsumerApp.model_validate(app_body) if app_body else None,
-        catalogue=Catalogue.model_validate(cat_body) if cat_body else None,
+        namespace_labels=await view.namespace_labels(namespace),
+        app=await view.app(namespace, request.spec.app_ref.name),
+        catalogue=await view.catalogue(cat_ns, cat_name),
         products=products,
-        plan=Plan.model_validate(plan_body) if plan_body else None,
+        plan=await view.plan(*plan_key(request)),
     )
+
+
+async def _record_decision(
+    ctx: Context, body: dict[str, Any], request: ProvisioningRequest, approval: Approval
+) -> Approval:
+    """Write an automatic approval; when a decision landed first (a person, a racing reconcile), use it."""
+    namespace = request.namespace or ""
+    try:
+        await ctx.kube.patch_status(
+            "provisioningrequests",
+            namespace,
+            request.name,
+            {"approval": approval.model_dump(exclude_none=True)},
+        )
+    except KubeInvalid:
+        # The CRD refuses to change a decision: someone decided in the meantime; read theirs.
+        current = await ctx.kube.get_resource("provisioningrequests", namespace, request.name)
+        found = ((current or {}).get("status") or {}).get("approval")
+        if not found:
+            raise
+        approval = Approval.model_validate(found)
+    else:
+        ctx.emit(body, "Normal", "Approved", approval.reason or "approved")
+    ctx.decisions[request.uid] = approval
+    body.setdefault("status", {})["approval"] = approval.model_dump(exclude_none=True)
+    return approval
 
 
 def _raise_for(outcome: Outcome) -> None:
@@ -124,7 +145,9 @@ async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
     now = ctx.clock()
     inputs = await gather_inputs(ctx, request)
 
-    approval = request.status.approval
+    # A decision this process already wrote counts even when this copy of the object predates it, so
+    # a request is never approved twice (the API server refuses a second decision anyway).
+    approval = request.status.approval or ctx.decisions.get(request.uid)
     if approval is None or approval.decision == "Approved":
         failure = check_eligibility(inputs)
         if failure is not None:
@@ -132,14 +155,7 @@ async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
     if approval is None:
         approval = decide_approval(inputs, now)
         if approval is not None:
-            await ctx.kube.patch_status(
-                "provisioningrequests",
-                namespace,
-                request.name,
-                {"approval": approval.model_dump(exclude_none=True)},
-            )
-            body.setdefault("status", {})["approval"] = approval.model_dump(exclude_none=True)
-            ctx.emit(body, "Normal", "Approved", approval.reason or "approved")
+            approval = await _record_decision(ctx, body, request, approval)
     waiting = approval_outcome(approval, request)
     if waiting is not None:
         _raise_for(waiting)
@@ -237,7 +253,9 @@ async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
             Reason.RECONCILING, f"Secret {secret_name} changed while writing it; retrying"
         ) from exc
     except TykError as exc:
-        raise tyk_failure(exc, "writing the key") from exc
+        error = tyk_failure(exc, "writing the key")
+        ctx.tyk_failed(provider.name, error.reason is Reason.TYK_UNAVAILABLE, error.message)
+        raise error from exc
 
     if action == "created" and status.key_hash and not events:
         events.append(("KeyRestored", "The key was missing in Tyk; restored it from the Secret"))

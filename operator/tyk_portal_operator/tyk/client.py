@@ -28,6 +28,7 @@ _POLICIES = "/api/portal/policies"
 _POLICY = "/api/portal/policies/{id}"
 _KEY = "/api/keys/{id}"
 _ALL = {"p": -1}
+_KEYS_DETAILED = "/api/keys/detailed"
 
 
 class DashboardClient(TykClientBase):
@@ -191,6 +192,29 @@ class DashboardClient(TykClientBase):
         return response.status_code != 404
 
     # --- keys -----------------------------------------------------------------------------
+
+    async def list_key_sessions(self) -> list[dict[str, Any]] | None:
+        """Every key's session in one request (``GET /api/keys/detailed?p=-1``); ids are dropped.
+
+        Returns:
+            The sessions, or ``None`` when the Dashboard refuses to list keys (404 "Could not retrieve
+            keys.": key hashing is on and ``enable_hashed_keys_listing`` is off).
+
+        Raises:
+            TykError: On any other failure.
+        """
+        endpoint = f"GET {_KEYS_DETAILED}"
+        response = await self._http.request(
+            "GET", _KEYS_DETAILED, query=_ALL, idempotent=True, expected=frozenset({404})
+        )
+        if response.status_code == 404:
+            return None
+        keys = json_object(response, endpoint).get("keys") or []
+        if not isinstance(keys, list):
+            raise TykUnexpectedResponse(endpoint, "'keys' is not a list", response.status_code)
+        return [
+            item["data"] for item in keys if isinstance(item, dict) and isinstance(item.get("data"), dict)
+        ]
 
     async def get_key(self, key_id: str) -> dict[str, Any] | None:
         """Fetch a key's session.

@@ -50,6 +50,10 @@ class GatewayClient(TykClientBase):
             raise TykUnexpectedResponse(endpoint, "expected a JSON array", 200)
         return [item for item in body if isinstance(item, dict)]
 
+    async def list_key_sessions(self) -> list[dict[str, Any]] | None:
+        """The open-source Gateway lists key ids only (``/tyk/keys``), never sessions: None."""
+        return None
+
     async def reload(self) -> None:
         """Ask every Gateway of the cluster to reload APIs and policies (``/tyk/reload/group``).
 

@@ -62,6 +62,10 @@ class TykBackend(Protocol):
         """Replace a key's session, keeping quota counters."""
         ...
 
+    async def list_key_sessions(self) -> list[dict[str, Any]] | None:
+        """Every key's session (never its id), or None when this Tyk cannot list keys in bulk."""
+        ...
+
     async def delete_key_by_hash(self, key_hash: str) -> bool:
         """Delete a key by its hash; False if it was already gone."""
         ...
