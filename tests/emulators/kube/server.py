@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import socket
 import threading
+from collections import Counter
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -18,7 +19,31 @@ from .auth import Authentication
 from .resources import ResourceRegistry
 from .store import Store
 
-__all__ = ["KubeEmulator"]
+__all__ = ["KubeEmulator", "request_kind"]
+
+
+def request_kind(method: str, path: str, query: Any) -> str:
+    """A request summarised for counting: "GET secrets", "PATCH provisioningrequests/status", "WATCH plans"."""
+    parts = [p for p in path.split("/") if p]
+    if parts and parts[0] == "api":
+        parts = parts[2:]
+    elif parts and parts[0] == "apis":
+        parts = parts[3:]
+    if len(parts) >= 2 and parts[0] == "namespaces" and len(parts) > 2:
+        parts = parts[2:]
+    resource = "/".join([parts[0], *parts[2:3]]) if parts else path
+    verb = "WATCH" if method == "GET" and query.get("watch") in ("true", "1") else method
+    return f"{verb} {resource}"
+
+
+def _counter(counts: Counter[str]) -> Any:
+    @web.middleware
+    async def count(request: web.Request, handler: Any) -> web.StreamResponse:
+        counts[request_kind(request.method, request.path, request.query)] += 1
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    return count
 
 
 class KubeEmulator:
@@ -39,10 +64,13 @@ class KubeEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         history_limit: int = 10_000,
+        count_requests: bool = False,
         authentication: Authentication | None = None,
     ) -> None:
         self.authentication = authentication
         self._host = host
+        # (method, resource plural, watch?) -> count; for benchmarks, read in-process.
+        self.request_counts: Counter[str] | None = Counter() if count_requests else None
         self._port = port
         self._history_limit = history_limit
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -92,12 +120,10 @@ class KubeEmulator:
     async def _serve(self, sock: socket.socket) -> None:
         self._store = Store(ResourceRegistry(), history_limit=self._history_limit)
         self._controllers = asyncio.get_running_loop().create_task(self._store.run_controllers())
-        self._runner = web.AppRunner(
-            make_app(self._store, self.authentication),
-            access_log=None,
-            handle_signals=False,
-            shutdown_timeout=0.5,
-        )
+        app = make_app(self._store, self.authentication)
+        if self.request_counts is not None:
+            app.middlewares.append(_counter(self.request_counts))
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.SockSite(self._runner, sock)
         await site.start()
