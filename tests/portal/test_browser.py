@@ -1,7 +1,8 @@
 """The Live Portal in a real headless Chromium, against the sandbox (`python -m tests.sandbox`).
 
 One sandbox (emulators, operator, mock OpenID provider, portal) and one browser serve every test
-of this module; the tests run in order and tell one story: a consumer of team-mobile finds a
+of this module's one test (one function, so nothing else runs on the worker while Playwright's
+loop is alive); its steps tell one story in order: a consumer of team-mobile finds a
 Private catalogue once their namespace is in its audience, reads the rendered OpenAPI document,
 asks for access on a Manual plan, cannot approve it themselves (the API server's refusal is shown),
 an approver approves it, and the consumer follows the credential until it is issued. Each page is
@@ -16,7 +17,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -128,16 +128,6 @@ def _sign_in(browser: Any, sandbox: Sandbox, who: str) -> Any:
     return page
 
 
-@pytest.fixture(scope="module")
-def consumer(browser: Any, sandbox: Sandbox) -> Any:
-    return _sign_in(browser, sandbox, CONSUMER)
-
-
-@pytest.fixture(scope="module")
-def approver(browser: Any, sandbox: Sandbox) -> Any:
-    return _sign_in(browser, sandbox, APPROVER)
-
-
 def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
@@ -153,9 +143,7 @@ def _reload_until(page: Any, url: str, selector: str, timeout: float = 20.0) -> 
         time.sleep(0.5)
 
 
-def test_private_catalogue_appears_once_the_namespace_has_the_team_label(
-    sandbox: Sandbox, consumer: Any
-) -> None:
+def _private_catalogue_appears_once_the_namespace_has_the_team_label(sandbox: Sandbox, consumer: Any) -> None:
     cluster = sandbox.cluster
     cluster.create_namespace("team-web")
     grant(cluster, "team-web", "apiportal-consumer", "Group", CONSUMER_GROUP, "team-web-devs")
@@ -197,7 +185,7 @@ def test_private_catalogue_appears_once_the_namespace_has_the_team_label(
     _shot(consumer, "2-catalogue-search")
 
 
-def test_product_page_renders_the_openapi_document(sandbox: Sandbox, consumer: Any) -> None:
+def _product_page_renders_the_openapi_document(sandbox: Sandbox, consumer: Any) -> None:
     consumer.goto(f"{sandbox.url}/catalogue?team=team-mobile")
     consumer.locator("[data-catalogue='shop/acme-internal'] a", has_text="Orders").first.click()
     consumer.wait_for_selector(".swagger-ui .opblock")
@@ -207,7 +195,7 @@ def test_product_page_renders_the_openapi_document(sandbox: Sandbox, consumer: A
     _shot(consumer, "3-product-openapi")
 
 
-def test_consumer_requests_access_on_a_manual_plan(sandbox: Sandbox, consumer: Any) -> None:
+def _consumer_requests_access_on_a_manual_plan(sandbox: Sandbox, consumer: Any) -> None:
     consumer.goto(f"{sandbox.url}/apps?team=team-mobile")
     offer = consumer.locator(
         "#req-offer option", has_text="Orders on Gold (Manual) through ACME internal APIs"
@@ -230,10 +218,9 @@ def test_consumer_requests_access_on_a_manual_plan(sandbox: Sandbox, consumer: A
     assert request["metadata"]["annotations"]["apiportal.dev/requested-by"] == CONSUMER
 
 
-def test_without_rbac_rights_the_refusal_is_shown_and_nothing_happens(
-    sandbox: Sandbox, consumer: Any
-) -> None:
+def _without_rbac_rights_the_refusal_is_shown_and_nothing_happens(sandbox: Sandbox, consumer: Any) -> None:
     consumer.goto(f"{sandbox.url}/approvals/team-mobile/{REQUEST}")
+    assert consumer.locator("#reason").count() == 1, consumer.locator("main").inner_text()
     consumer.fill("#reason", "approving my own request")
     consumer.click("button[value=approve]")
     alert = consumer.locator("[role=alert]").inner_text()
@@ -244,7 +231,7 @@ def test_without_rbac_rights_the_refusal_is_shown_and_nothing_happens(
     assert request is not None and not (request.get("status") or {}).get("approval")
 
 
-def test_approver_approves_in_the_portal(sandbox: Sandbox, approver: Any) -> None:
+def _approver_approves_in_the_portal(sandbox: Sandbox, approver: Any) -> None:
     approver.goto(f"{sandbox.url}/approvals")
     row = approver.locator(f"[data-request='team-mobile/{REQUEST}']")
     assert "Browser test: launch of the web shop" in row.inner_text()
@@ -262,7 +249,7 @@ def test_approver_approves_in_the_portal(sandbox: Sandbox, approver: Any) -> Non
     assert approval["reason"] == "launch approved, ticket WEB-1"
 
 
-def test_consumer_sees_the_credential_issued_without_key_material(sandbox: Sandbox, consumer: Any) -> None:
+def _consumer_sees_the_credential_issued_without_key_material(sandbox: Sandbox, consumer: Any) -> None:
     issued = _reload_until(
         consumer,
         f"{sandbox.url}/apps?team=team-mobile",
@@ -279,7 +266,13 @@ def test_consumer_sees_the_credential_issued_without_key_material(sandbox: Sandb
     assert key not in consumer.content()
 
 
-def test_screenshots_were_written() -> None:
-    if shutil.which(str(CHROMIUM)) is None and not CHROMIUM.exists():
-        pytest.skip("no browser")
+def test_the_portal_story(sandbox: Sandbox, browser: Any) -> None:
+    consumer = _sign_in(browser, sandbox, CONSUMER)
+    _private_catalogue_appears_once_the_namespace_has_the_team_label(sandbox, consumer)
+    _product_page_renders_the_openapi_document(sandbox, consumer)
+    _consumer_requests_access_on_a_manual_plan(sandbox, consumer)
+    _without_rbac_rights_the_refusal_is_shown_and_nothing_happens(sandbox, consumer)
+    approver = _sign_in(browser, sandbox, APPROVER)
+    _approver_approves_in_the_portal(sandbox, approver)
+    _consumer_sees_the_credential_issued_without_key_material(sandbox, consumer)
     assert len(list(SCREENSHOTS.glob("*.png"))) >= 7
