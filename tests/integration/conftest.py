@@ -75,6 +75,8 @@ TEST_SETTINGS = {
     "TYK_PORTAL_TYK_BACKOFF": "0.05",
     "TYK_PORTAL_WATCH_SERVER_TIMEOUT": "30",
     "TYK_PORTAL_CREDENTIAL_CHECK_INTERVAL": "1",
+    # Objects in a namespace being deleted wait this long for an unreachable Tyk (test_deletion.py).
+    "TYK_PORTAL_NAMESPACE_DELETION_GRACE": "5",
     "TYK_PORTAL_PROVIDER_CLASS": PROVIDER_CLASS,
 }
 
