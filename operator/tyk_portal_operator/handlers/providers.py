@@ -12,6 +12,7 @@ import kopf
 
 from ..core.conditions import Outcome, Reason
 from ..core.credentials import parse_time
+from ..kube import KubeError
 from ..metrics import CREDENTIALS_EXPIRING, DRIFT_REPAIRS, PENDING_APPROVALS
 from ..models import TykProvider
 from ..services.keys import KeyCheckCursor, check_keys
@@ -73,63 +74,77 @@ async def provider_loop(
     checked_generation: Any = None
     cursors: dict[str, KeyCheckCursor] = {}
     while not stopped:
-        data = to_dict(body)
-        generation = data.get("metadata", {}).get("generation")
-        state = ctx.providers.get(name)
-        if state is None or not state.ready or checked_generation != generation:
-            try:
-                provider = TykProvider.model_validate(data)
-            except ValueError as exc:
-                await ctx.write_status("tykproviders", data, Outcome(Reason.INVALID_SPEC, str(exc)))
-                await _pause(stopped, body, ctx.settings.provider_retry_interval, generation, asyncio.Event())
-                continue
-            was_ready = state is not None and state.ready
-            outcome, version = await check_provider(ctx, provider)
-            if outcome.ready and not was_ready:
-                # Requests that waited for this provider (or for Tyk) go on at once.
-                waiting, ctx.waiting_on_tyk = ctx.waiting_on_tyk, set()
-                for key in waiting:
-                    ctx.schedule(key, 0.0)
-            checked_generation = generation
-            fields = {
-                "reachable": outcome.ready or outcome.reason is Reason.UNAUTHORIZED,
-                "tykVersion": version,
-            }
-            if await ctx.write_status("tykproviders", data, outcome, fields):
-                ctx.emit(data, "Normal" if outcome.ready else "Warning", str(outcome.reason), outcome.message)
-            state = ctx.providers[name]
-        if state.ready:
-            try:
-                repaired = await repair_drift(
-                    ctx, state, policy_objects(name, kwargs["product_bodies"], kwargs["plan_bodies"])
-                )
-                if repaired:
-                    DRIFT_REPAIRS.labels(kind="policy").inc(repaired)
-                missing = await check_keys(
-                    state.backend,  # type: ignore[arg-type]
-                    list(kwargs["issued_keys"].get(name, [])),
-                    cursors.setdefault(name, KeyCheckCursor()),
-                    ctx.settings.key_check_budget,
-                    lambda key: ctx.schedule(key, 0.0),
-                )
-                if missing:
-                    DRIFT_REPAIRS.labels(kind="key").inc(missing)
-            except TykError as exc:
-                failure = tyk_failure(exc, "listing policies and keys")
-                state.ready = False
-                state.message = failure.message
-                reason = (
-                    Reason.UNREACHABLE if failure.reason is Reason.TYK_UNAVAILABLE else Reason.UNAUTHORIZED
-                )
-                outcome = Outcome(reason, failure.message)
-                if await ctx.write_status(
-                    "tykproviders", data, outcome, {"reachable": reason is Reason.UNAUTHORIZED}
-                ):
-                    ctx.emit(data, "Warning", str(reason), failure.message)
-                continue
-        _update_gauges(kwargs["request_summaries"], ctx.clock())
-        wait = state.resync_interval if state.ready else ctx.settings.provider_retry_interval
-        await _pause(stopped, body, wait, generation, state.wake)
+        try:
+            data = to_dict(body)
+            generation = data.get("metadata", {}).get("generation")
+            state = ctx.providers.get(name)
+            if state is None or not state.ready or checked_generation != generation:
+                try:
+                    provider = TykProvider.model_validate(data)
+                except ValueError as exc:
+                    await ctx.write_status("tykproviders", data, Outcome(Reason.INVALID_SPEC, str(exc)))
+                    await _pause(
+                        stopped, body, ctx.settings.provider_retry_interval, generation, asyncio.Event()
+                    )
+                    continue
+                was_ready = state is not None and state.ready
+                outcome, version = await check_provider(ctx, provider)
+                if outcome.ready and not was_ready:
+                    # Requests that waited for this provider (or for Tyk) go on at once.
+                    waiting, ctx.waiting_on_tyk = ctx.waiting_on_tyk, set()
+                    for key in waiting:
+                        ctx.schedule(key, 0.0)
+                checked_generation = generation
+                fields = {
+                    "reachable": outcome.ready or outcome.reason is Reason.UNAUTHORIZED,
+                    "tykVersion": version,
+                }
+                if await ctx.write_status("tykproviders", data, outcome, fields):
+                    ctx.emit(
+                        data, "Normal" if outcome.ready else "Warning", str(outcome.reason), outcome.message
+                    )
+                state = ctx.providers[name]
+            if state.ready:
+                try:
+                    repaired = await repair_drift(
+                        ctx, state, policy_objects(name, kwargs["product_bodies"], kwargs["plan_bodies"])
+                    )
+                    if repaired:
+                        DRIFT_REPAIRS.labels(kind="policy").inc(repaired)
+                    missing = await check_keys(
+                        state.backend,  # type: ignore[arg-type]
+                        list(kwargs["issued_keys"].get(name, [])),
+                        cursors.setdefault(name, KeyCheckCursor()),
+                        ctx.settings.key_check_budget,
+                        lambda key: ctx.schedule(key, 0.0),
+                    )
+                    if missing:
+                        DRIFT_REPAIRS.labels(kind="key").inc(missing)
+                except TykError as exc:
+                    failure = tyk_failure(exc, "listing policies and keys")
+                    state.ready = False
+                    state.message = failure.message
+                    reason = (
+                        Reason.UNREACHABLE
+                        if failure.reason is Reason.TYK_UNAVAILABLE
+                        else Reason.UNAUTHORIZED
+                    )
+                    outcome = Outcome(reason, failure.message)
+                    if await ctx.write_status(
+                        "tykproviders", data, outcome, {"reachable": reason is Reason.UNAUTHORIZED}
+                    ):
+                        ctx.emit(data, "Warning", str(reason), failure.message)
+                    continue
+            _update_gauges(kwargs["request_summaries"], ctx.clock())
+            wait = state.resync_interval if state.ready else ctx.settings.provider_retry_interval
+            await _pause(stopped, body, wait, generation, state.wake)
+        except KubeError as exc:
+            # A failed status write must not stop the loop for kopf's default minute: retry soon, and
+            # check the connection again so the status that failed to be written is written.
+            log.warning("TykProvider %s: Kubernetes API call failed, retrying: %s", name, exc)
+            checked_generation = None
+            current = body.get("metadata", {}).get("generation")
+            await _pause(stopped, body, ctx.settings.provider_retry_interval, current, asyncio.Event())
     if not _ours(body.get("spec") or {}):
         # Handed to another installation (providerClass changed): drop everything known of it.
         await forget_provider(ctx, name)
