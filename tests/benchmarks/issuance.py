@@ -104,18 +104,29 @@ class Watcher:
             self.ready_seen.setdefault(obj["metadata"]["name"], time.monotonic())
 
     async def _follow(self, path: str, seen: Callable[[dict[str, Any]], None]) -> None:
-        listing = (await self.client.get(path)).json()
-        rv = listing["metadata"]["resourceVersion"]
+        rv = ""
         while True:
-            params = {"watch": "true", "resourceVersion": rv, "timeoutSeconds": "3600"}
-            async with self.client.stream("GET", path, params=params, timeout=None) as response:
-                async for line in response.aiter_lines():
-                    if not line:
-                        continue
-                    event = json.loads(line)
-                    if event["type"] in ("ADDED", "MODIFIED"):
-                        rv = event["object"]["metadata"]["resourceVersion"]
-                        seen(event["object"])
+            try:
+                if not rv:
+                    listing = (await self.client.get(path)).json()
+                    for item in listing.get("items") or []:
+                        seen(item)
+                    rv = listing["metadata"]["resourceVersion"]
+                params = {"watch": "true", "resourceVersion": rv, "timeoutSeconds": "3600"}
+                async with self.client.stream("GET", path, params=params, timeout=None) as response:
+                    async for line in response.aiter_lines():
+                        if not line:
+                            continue
+                        event = json.loads(line)
+                        if event["type"] == "ERROR":
+                            rv = ""  # expired: list again
+                            break
+                        if event["type"] in ("ADDED", "MODIFIED", "BOOKMARK"):
+                            rv = event["object"]["metadata"]["resourceVersion"]
+                            if event["type"] != "BOOKMARK":
+                                seen(event["object"])
+            except httpx.HTTPError:
+                await asyncio.sleep(0.1)  # the stream ended: resume from the last resourceVersion
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -327,7 +338,7 @@ async def _latency(bench: Bench, watcher: Watcher, floor_ns: str, count: int) ->
     return results
 
 
-async def run(requests: int, sequential: int, timeout: float) -> None:
+async def run(requests: int, sequential: int, timeout: float, keep_log: str | None = None) -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
         KubeEmulator(count_requests=True) as kube,
@@ -386,8 +397,9 @@ async def run(requests: int, sequential: int, timeout: float) -> None:
             cpu = _cpu_seconds(operator.pid) - cpu_before
             issued = results["operator spread over 50 apps"][0] + results["operator all in one app"][0]
 
-            # Steady state: nothing changes for three resyncs.
-            await asyncio.sleep(15)
+            # Steady state: nothing changes for three resyncs (after one app/catalogue status interval,
+            # so the last statuses written during issuance are settled).
+            await asyncio.sleep(35)
             assert kube.request_counts is not None
             kube.request_counts.clear()
             control.clear_requests()
@@ -410,6 +422,8 @@ async def run(requests: int, sequential: int, timeout: float) -> None:
                 operator.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 operator.kill()
+        if keep_log:
+            Path(keep_log).write_bytes(log.read_bytes())
         errors = sum(
             1
             for line in log.read_text().splitlines()
@@ -460,8 +474,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="requests per throughput run")
     parser.add_argument("--sequential", type=int, default=50, help="requests for the latency run")
     parser.add_argument("--timeout", type=float, default=600, help="give up on a phase after this long (s)")
+    parser.add_argument("--keep-log", help="copy the operator's log here")
     args = parser.parse_args()
-    asyncio.run(run(args.requests, args.sequential, args.timeout))
+    asyncio.run(run(args.requests, args.sequential, args.timeout, args.keep_log))
 
 
 if __name__ == "__main__":

@@ -123,9 +123,13 @@ async def request_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.field(REQUESTS, field="status.approval")
-async def request_decided(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """An approver wrote a decision through the status subresource."""
-    await _reconcile(context_of(memo), body)
+async def request_decided(body: kopf.Body, memo: kopf.Memo, uid: str, **_: Any) -> None:
+    """An approver wrote a decision through the status subresource (the operator's own automatic
+    approvals were acted on by the reconcile that wrote them)."""
+    ctx = context_of(memo)
+    if uid in ctx.decisions:
+        return
+    await _reconcile(ctx, body)
 
 
 @kopf.on.event(REQUESTS)
@@ -159,7 +163,9 @@ async def request_deleted(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any
     ctx.view.forget_request(*key)
     ctx.attempts.pop(key, None)
     ctx.waiting_on_tyk.discard(key)
-    ctx.decisions.pop(str((body.get("metadata") or {}).get("uid", "")), None)
+    uid = str((body.get("metadata") or {}).get("uid", ""))
+    ctx.decisions.pop(uid, None)
+    ctx.read_secret_first.discard(uid)
     ctx.forget_object(REQUESTS, *key)
 
 

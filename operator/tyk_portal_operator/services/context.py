@@ -67,6 +67,8 @@ class Context:
     requeue: Requeue[tuple[str, str]] | None = None
     # Consecutive transient failures per request (for the backoff of scheduled retries).
     attempts: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Requests (by uid) whose Secret turned out to exist before their first issuance: read it first.
+    read_secret_first: set[str] = field(default_factory=set)
     # Requests waiting for a provider (or its Tyk) to be Ready again: reconciled when one becomes Ready.
     waiting_on_tyk: set[tuple[str, str]] = field(default_factory=set)
     _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict)

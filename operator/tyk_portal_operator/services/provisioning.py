@@ -126,9 +126,13 @@ async def _write_secret(
     await ctx.kube.replace_secret(namespace, manifest["metadata"]["name"], manifest)
 
 
-async def _ensure_key(backend: TykBackend, key: str, session: dict[str, Any]) -> tuple[str, str | None]:
-    """Make Tyk hold `key` with `session`; returns what was done and the key hash when known."""
-    actual = await backend.get_key(key)
+async def _ensure_key(
+    backend: TykBackend, key: str, session: dict[str, Any], *, fresh: bool
+) -> tuple[str, str | None]:
+    """Make Tyk hold `key` with `session`; returns what was done and the key hash when known.
+
+    A `fresh` key (256 random bits generated in this reconcile) cannot be in Tyk yet: no lookup."""
+    actual = None if fresh else await backend.get_key(key)
     if actual is None:
         record = await backend.create_key(key, session)
         return "created", record.key_hash
@@ -170,7 +174,15 @@ async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
     assert provider.backend is not None
 
     secret_name = secret_name_for(request.name, request.spec.secret_name)
-    secret = await ctx.kube.get_secret(namespace, secret_name)
+    # A request never issued has no Secret of ours yet: skip reading it and create it. A Secret that
+    # is there already (someone else's, or ours from an attempt cut short before status was written)
+    # makes the create fail; the next attempt then reads it first.
+    optimistic = (
+        not request.status.issued_at
+        and not request.status.key_hash
+        and request.uid not in ctx.read_secret_first
+    )
+    secret = None if optimistic else await ctx.kube.get_secret(namespace, secret_name)
     if secret is not None and not secret_owned_by(secret, request.uid):
         raise StalledError(
             Reason.SECRET_CONFLICT,
@@ -189,6 +201,7 @@ async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
     key_expiry = parse_duration(plan.spec.key_expiry) if plan.spec.key_expiry else None
     suspended = bool(request.spec.suspended)
     events: list[tuple[str, str]] = []
+    fresh = False  # a key generated in this reconcile cannot exist in Tyk yet
 
     try:
         if current is None:
@@ -202,7 +215,7 @@ async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
                     )
                 )
             current, previous, previous_expires = new_key(), None, None
-            issued_at, handled_token = now, rotate_token
+            issued_at, handled_token, fresh = now, rotate_token, True
         elif rotation_due(
             request,
             last_rotation=last_rotation,
@@ -213,7 +226,7 @@ async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
         ):
             if previous:
                 await provider.backend.delete_key(previous)
-            previous, current = current, new_key()
+            previous, current, fresh = current, new_key(), True
             previous_expires = previous_key_expires_at(request, now)
             last_rotation, handled_token = now, rotate_token
             events.append(
@@ -247,8 +260,13 @@ async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
         if secret is None or _secret_changed(secret, manifest):
             # Secret first: a crash after this line leaves a key we can still put into Tyk.
             await _write_secret(ctx, namespace, secret, dict(manifest))
-        action, key_hash = await _ensure_key(provider.backend, current, session)
+        action, key_hash = await _ensure_key(provider.backend, current, session, fresh=fresh)
     except KubeConflict as exc:
+        if optimistic:
+            ctx.read_secret_first.add(request.uid)
+            raise RetryableError(
+                Reason.RECONCILING, f"Secret {secret_name} exists already; reading it", retry_after=0.0
+            ) from exc
         raise RetryableError(
             Reason.RECONCILING, f"Secret {secret_name} changed while writing it; retrying"
         ) from exc

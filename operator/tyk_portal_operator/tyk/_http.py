@@ -185,7 +185,7 @@ class TykHttp:
             # Waiting for a pooled connection is queueing, not a Tyk failure: a burst of reconciles
             # (operator start, a resync of many objects) may queue well past one request's timeout.
             timeout=httpx.Timeout(timeout, pool=max(60.0, timeout * 6)),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30.0),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=32, keepalive_expiry=30.0),
             follow_redirects=False,
         )
 
