@@ -40,9 +40,18 @@ class AppCredential(StatusModel):
 
 
 class ConsumerAppStatus(ResourceStatus):
-    """The app's credentials."""
+    """The app's credentials: how many, the first ones by name, and how to list all their Secrets."""
 
-    credentials: list[AppCredential] = Field(default_factory=list)
+    credentials: list[AppCredential] = Field(
+        default_factory=list,
+        max_length=50,
+        description="The app's credentials, the first 50 by request name (credentialCount counts all).",
+    )
+    credential_count: int | None = Field(default=None, description="How many credentials the app has.")
+    ready_credential_count: int | None = Field(default=None, description="How many of them are Ready.")
+    secret_selector: str | None = Field(
+        default=None, description="A label selector listing every credential Secret of the app."
+    )
 
 
 class ConsumerApp(CustomResource):
@@ -54,6 +63,7 @@ class ConsumerApp(CustomResource):
     description: ClassVar[str] = "A consumer's application: the container for its credentials."
     printer_columns: ClassVar[tuple[PrinterColumn, ...]] = (
         PrinterColumn(name="Display Name", json_path=".spec.displayName"),
+        PrinterColumn(name="Credentials", json_path=".status.credentialCount", type="integer"),
         PrinterColumn(name="Ready", json_path='.status.conditions[?(@.type=="Ready")].status'),
         PrinterColumn(name="Age", json_path=".metadata.creationTimestamp", type="date"),
     )

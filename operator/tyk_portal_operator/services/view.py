@@ -12,10 +12,13 @@ requests it affects.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from pydantic import ValidationError
 
 from ..core.approval import ObjectKey, plan_key, product_keys
 from ..core.visibility import ref_key
@@ -24,6 +27,7 @@ from ..models import APIProduct, Catalogue, ConsumerApp, Plan, ProvisioningReque
 
 __all__ = ["ClusterView", "RequestRefs"]
 
+log = logging.getLogger(__name__)
 Dependency = tuple[str, str, str]  # (kind, namespace, name); kind "Namespace" has namespace ""
 
 
@@ -88,8 +92,13 @@ class ClusterView:
             return self._relevance.pop(key, None) is not None
         relevance = _relevant(kind, body)
         changed = self._relevance.get(key) != relevance
+        try:
+            self._store(kind, key, body)
+        except ValidationError:
+            # Not usable as it is (the CRD should have refused it): requests treat it as absent.
+            self._objects.pop(key, None)
+            log.warning("Ignoring an object that does not match its schema", extra={"object": "/".join(key)})
         self._relevance[key] = relevance
-        self._store(kind, key, body)
         return changed
 
     def _store(self, kind: str, key: Dependency, body: Mapping[str, Any]) -> None:
