@@ -95,8 +95,9 @@ class OperatorSettings(BaseSettings):
     default_resync_interval: Seconds = Field(default=300.0, gt=0)
     # How often ConsumerApp and Catalogue statuses are recomputed (no Tyk calls, writes only on change).
     credential_check_interval: Seconds = Field(default=30.0, gt=0)
-    # Requests reconciled per provider resync to check their keys when Tyk cannot list keys in bulk.
-    key_check_budget: int = Field(default=50, ge=0, le=100000)
+    # Issued requests reconciled in full per provider resync, in turn (their Secret, and their key
+    # where Tyk cannot list keys in bulk).
+    key_check_budget: int = Field(default=100, ge=0, le=100000)
     # Tyk HTTP client.
     tyk_timeout: Seconds = Field(default=10.0, gt=0)
     tyk_retries: int = Field(default=3, ge=0, le=100)

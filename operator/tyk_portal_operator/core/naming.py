@@ -13,6 +13,7 @@ __all__ = [
     "META_MANAGED_BY",
     "META_POLICY_OF",
     "META_POLICY_UID",
+    "REQUEST_FINALIZER",
     "ROTATE_ANNOTATION",
     "key_alias",
     "policy_id",
@@ -24,6 +25,9 @@ MANAGED_BY = "tyk-portal-operator"
 MANAGED_BY_TAG = "managed-by:tyk-portal-operator"
 DEFAULT_POLICY_PREFIX = "k8s"
 FINALIZER = "apiportal.dev/finalizer"
+# ProvisioningRequests carry their own finalizer, managed by the operator (not kopf): it is added only
+# before a key is created in Tyk, and removed once the key is revoked.
+REQUEST_FINALIZER = "apiportal.dev/revoke-key"
 ADOPT_POLICY_ANNOTATION = "apiportal.dev/adopt-policy-id"
 ROTATE_ANNOTATION = "apiportal.dev/rotate"
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from ..core.conditions import Outcome, Reason, Severity
 from ..errors import NotYetKnown, RetryableError, StalledError
-from ..kube import KubeConflict, KubeError, KubeForbidden
+from ..kube import KubeConflict, KubeError, KubeForbidden, KubeNotFound
 from ..metrics import RECONCILE_DURATION, RECONCILES
 from ..services.context import Context
 
@@ -113,6 +113,10 @@ async def run_reconcile(
         if await ctx.write_status(plural, data, outcome):
             ctx.emit(data, "Warning", outcome.reason, outcome.message)
         return Result(outcome, retry_after=ctx.settings.backoff(retry))
+    except KubeNotFound:
+        # The object (or its namespace) is gone: its DELETED event forgets it; nothing to retry.
+        RECONCILES.labels(kind=kind, result="success", reason="Gone").inc()
+        return Result(None)
     except KubeConflict:
         RECONCILES.labels(kind=kind, result="retry", reason=str(Reason.RECONCILING)).inc()
         return Result(None, retry_after=0.05)

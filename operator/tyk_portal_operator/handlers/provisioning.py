@@ -16,12 +16,13 @@ import kopf
 
 from ..core.conditions import Outcome, Reason
 from ..core.credentials import parse_time
-from ..core.naming import ROTATE_ANNOTATION
+from ..core.naming import REQUEST_FINALIZER, ROTATE_ANNOTATION
+from ..models import ProvisioningRequest
 from ..services.context import Context
 from ..services.deletion import finalize_within_grace
 from ..services.provisioning import finalize_request, key_left_behind, reconcile_request
 from ..settings import OperatorSettings
-from ._common import context_of, reconcile_guarded, run_reconcile, to_dict
+from ._common import context_of, run_reconcile, to_dict
 
 __all__ = ["reconcile_request_now", "request_key"]
 
@@ -41,14 +42,30 @@ def request_key(body: Any) -> RequestKey:
     return str(metadata.get("namespace") or ""), str(metadata.get("name", ""))
 
 
+def _signature(body: Any) -> tuple[Any, ...]:
+    """What a person or a controller can change that needs the request reconciled again: the spec
+    (generation), a rotation token, a decision, deletion. Events that change none of these (the
+    operator's own status and finalizer writes, kopf's bookkeeping) are not reconciles."""
+    metadata, status = body.get("metadata") or {}, body.get("status") or {}
+    return (
+        metadata.get("uid"),
+        metadata.get("generation"),
+        (metadata.get("annotations") or {}).get(ROTATE_ANNOTATION),
+        (status.get("approval") or {}).get("decision"),
+        bool(metadata.get("deletionTimestamp")),
+    )
+
+
 def _settled(body: Any, now: Any) -> bool:
-    """Whether a request needs nothing until a scheduled time or a change: issued (or suspended) at
-    its current generation, no rotation asked for."""
+    """Whether a request found at start-up needs nothing until a scheduled time or a change: issued
+    (or suspended) at its current generation, its finalizer in place, no rotation asked for."""
     metadata, status = body.get("metadata") or {}, body.get("status") or {}
     ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
     if ready.get("reason") not in (str(Reason.CREDENTIAL_ISSUED), str(Reason.SUSPENDED)):
         return False
     if status.get("observedGeneration") != metadata.get("generation"):
+        return False
+    if REQUEST_FINALIZER not in (metadata.get("finalizers") or []):
         return False
     token = (metadata.get("annotations") or {}).get(ROTATE_ANNOTATION)
     if token not in (None, status.get("handledRotateToken")):
@@ -71,80 +88,36 @@ def _schedule_due(ctx: Context, key: RequestKey, status: Any) -> None:
         ctx.schedule(key, max(0.0, (due - ctx.clock()).total_seconds()) + 1.0)
 
 
-async def _reconcile(ctx: Context, body: Any, retry: int = 0) -> None:
-    data = to_dict(body)
+def _retry_later(ctx: Context, key: RequestKey, retry_after: float) -> None:
+    attempts = ctx.attempts.get(key, 0) + 1
+    ctx.attempts[key] = attempts
+    ctx.schedule(key, min(retry_after, ctx.settings.backoff(attempts - 1)))
+
+
+async def _reconcile(ctx: Context, data: dict[str, Any]) -> None:
     key = request_key(data)
-    if (data.get("metadata") or {}).get("deletionTimestamp"):
-        return  # the deletion handler revokes
     ctx.unschedule(key)
-    result = await run_reconcile(ctx, REQUESTS, data, reconcile_request, retry=retry)
+    result = await run_reconcile(ctx, REQUESTS, data, reconcile_request, retry=ctx.attempts.get(key, 0))
+    ctx.settled[key] = _signature(data)
     if result.outcome is not None and result.outcome.reason in _WAITING_ON_TYK:
         ctx.waiting_on_tyk.add(key)
     else:
         ctx.waiting_on_tyk.discard(key)
     if result.retry_after is not None:
-        attempts = ctx.attempts.get(key, 0) + 1
-        ctx.attempts[key] = attempts
-        delay = result.retry_after if retry else min(result.retry_after, ctx.settings.backoff(attempts - 1))
-        ctx.schedule(key, delay)
+        _retry_later(ctx, key, result.retry_after)
         return
     ctx.attempts.pop(key, None)
     _schedule_due(ctx, key, data.get("status") or {})
 
 
-async def reconcile_request_now(ctx: Context, key: RequestKey) -> None:
-    """Reconcile a request from its current state in the API (for scheduled and triggered runs)."""
-    body = await ctx.kube.get_resource(REQUESTS, key[0], key[1])
-    if body is None:
-        ctx.view.forget_request(*key)
-        ctx.attempts.pop(key, None)
+async def _finalize(ctx: Context, data: dict[str, Any]) -> None:
+    """Revoke the key and delete the Secret (unless deletionPolicy is Orphan), then let the request go."""
+    key = request_key(data)
+    metadata = data["metadata"]
+    finalizers = list(metadata.get("finalizers") or [])
+    if REQUEST_FINALIZER not in finalizers:
         return
-    await _reconcile(ctx, body)
-
-
-@kopf.on.resume(REQUESTS)
-async def request_resumed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """At start-up: settled requests only get their scheduled times back (no API or Tyk calls)."""
-    ctx = context_of(memo)
-    if _settled(body, ctx.clock()):
-        from ..models import ProvisioningRequest
-
-        ctx.view.remember_request(ProvisioningRequest.model_validate(to_dict(body)))
-        _schedule_due(ctx, request_key(body), body.get("status") or {})
-        return
-    await _reconcile(ctx, body)
-
-
-@kopf.on.create(REQUESTS)
-@kopf.on.update(REQUESTS)
-async def request_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """Evaluate, approve when automatic, issue or update the credential."""
-    await _reconcile(context_of(memo), body)
-
-
-@kopf.on.field(REQUESTS, field="status.approval")
-async def request_decided(body: kopf.Body, memo: kopf.Memo, uid: str, **_: Any) -> None:
-    """An approver wrote a decision through the status subresource (the operator's own automatic
-    approvals were acted on by the reconcile that wrote them)."""
-    ctx = context_of(memo)
-    if uid in ctx.decisions:
-        return
-    await _reconcile(ctx, body)
-
-
-@kopf.on.event(REQUESTS)
-async def request_seen(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """`kubectl portal rotate` sets a new rotation token in an annotation. kopf's change detection
-    ignores annotations under the operator's own prefix, so the token is compared here."""
-    metadata, status = body.get("metadata") or {}, body.get("status") or {}
-    token = (metadata.get("annotations") or {}).get(ROTATE_ANNOTATION)
-    if type != "DELETED" and token not in (None, status.get("handledRotateToken")) and status.get("issuedAt"):
-        context_of(memo).schedule(request_key(body), 0.0)
-
-
-@kopf.on.delete(REQUESTS)
-async def request_deleted(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
-    """Revoke the key and delete the Secret (unless deletionPolicy is Orphan)."""
+    ctx.unschedule(key)
 
     async def work(ctx: Context, data: dict[str, Any]) -> None:
         await finalize_within_grace(
@@ -153,20 +126,64 @@ async def request_deleted(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any
             lambda: finalize_request(ctx, data),
             left=key_left_behind(data),
             event_reason="KeyOrphaned",
-            retry=retry,
+            retry=ctx.attempts.get(key, 0),
+        )
+        await ctx.kube.remove_finalizer(REQUESTS, key[0], key[1], REQUEST_FINALIZER, finalizers)
+
+    result = await run_reconcile(ctx, REQUESTS, data, work, retry=ctx.attempts.get(key, 0))
+    if result.retry_after is not None or result.stalled:
+        _retry_later(
+            ctx, key, result.retry_after if result.retry_after is not None else ctx.settings.backoff(0)
         )
 
-    ctx = context_of(memo)
-    key = request_key(body)
+
+def _forget(ctx: Context, key: RequestKey, uid: str) -> None:
     ctx.unschedule(key)
-    await reconcile_guarded(ctx, REQUESTS, to_dict(body), work, retry=retry)
     ctx.view.forget_request(*key)
     ctx.attempts.pop(key, None)
+    ctx.settled.pop(key, None)
     ctx.waiting_on_tyk.discard(key)
-    uid = str((body.get("metadata") or {}).get("uid", ""))
     ctx.decisions.pop(uid, None)
     ctx.read_secret_first.discard(uid)
     ctx.forget_object(REQUESTS, *key)
+
+
+async def reconcile_request_now(ctx: Context, key: RequestKey) -> None:
+    """Reconcile a request from its current state in the API (scheduled and triggered runs)."""
+    body = await ctx.kube.get_resource(REQUESTS, key[0], key[1])
+    if body is None:
+        ctx.view.forget_request(*key)
+        ctx.attempts.pop(key, None)
+        return
+    if (body.get("metadata") or {}).get("deletionTimestamp"):
+        await _finalize(ctx, body)
+    else:
+        await _reconcile(ctx, body)
+
+
+@kopf.on.event(REQUESTS)
+async def request_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Every watch event of a request. Requests are handled here rather than with kopf's change
+    handlers, so an issuance costs only the calls it needs: no kopf finalizer round-trip, no state
+    kept in annotations, no second pass when the operator's own decision appears in status."""
+    ctx = context_of(memo)
+    key = request_key(body)
+    if type == "DELETED":
+        _forget(ctx, key, str((body.get("metadata") or {}).get("uid", "")))
+        return
+    data = to_dict(body)
+    if (data.get("metadata") or {}).get("deletionTimestamp"):
+        await _finalize(ctx, data)
+        return
+    if ctx.settled.get(key) == _signature(data):
+        return  # nothing a reconcile depends on changed since the last one
+    if key not in ctx.settled and _settled(data, ctx.clock()):
+        # Found issued at start-up: only its scheduled times are restored (no API or Tyk calls).
+        ctx.view.remember_request(ProvisioningRequest.model_validate(data))
+        ctx.settled[key] = _signature(data)
+        _schedule_due(ctx, key, data.get("status") or {})
+        return
+    await _reconcile(ctx, data)
 
 
 # ----- what requests depend on: watch-fed, re-evaluating the requests a change affects -------------

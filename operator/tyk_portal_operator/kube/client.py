@@ -24,6 +24,7 @@ from .permissions import requires
 __all__ = ["KubeClient", "load_api_client"]
 
 _MERGE_PATCH = "application/merge-patch+json"
+_JSON_PATCH = "application/json-patch+json"
 
 
 def load_api_client(kubeconfig: str | None = None, *, pool_size: int | None = None) -> k8s.ApiClient:
@@ -176,6 +177,30 @@ class KubeClient:
         await self._request(
             "PATCH", _custom_path(plural, namespace, name, "status"), {"status": status}, _MERGE_PATCH
         )
+
+    @requires(API_GROUP, "*", "patch")
+    async def add_finalizer(
+        self, plural: str, namespace: str | None, name: str, finalizer: str, current: list[str] | None
+    ) -> None:
+        """Append a finalizer (a JSON patch, so finalizers others add meanwhile are kept)."""
+        ops: list[dict[str, Any]]
+        if current:
+            ops = [{"op": "add", "path": "/metadata/finalizers/-", "value": finalizer}]
+        else:
+            ops = [{"op": "add", "path": "/metadata/finalizers", "value": [finalizer]}]
+        await self._request("PATCH", _custom_path(plural, namespace, name), ops, _JSON_PATCH)
+
+    @requires(API_GROUP, "*", "patch")
+    async def remove_finalizer(
+        self, plural: str, namespace: str | None, name: str, finalizer: str, current: list[str]
+    ) -> None:
+        """Remove a finalizer at its position, only if it is still there (KubeInvalid otherwise)."""
+        index = current.index(finalizer)
+        ops: list[dict[str, Any]] = [
+            {"op": "test", "path": f"/metadata/finalizers/{index}", "value": finalizer},
+            {"op": "remove", "path": f"/metadata/finalizers/{index}"},
+        ]
+        await self._request("PATCH", _custom_path(plural, namespace, name), ops, _JSON_PATCH)
 
     @requires(API_GROUP, "*", "patch")
     async def patch_metadata(

@@ -65,6 +65,8 @@ class Context:
     decisions: dict[str, Approval] = field(default_factory=dict)
     # Reconciles the operator scheduled itself (retries, rotations, ends of overlaps), by request.
     requeue: Requeue[tuple[str, str]] | None = None
+    # Per request: the signature (generation, rotation token, decision) of the state last reconciled.
+    settled: dict[tuple[str, str], tuple[Any, ...]] = field(default_factory=dict)
     # Consecutive transient failures per request (for the backoff of scheduled retries).
     attempts: dict[tuple[str, str], int] = field(default_factory=dict)
     # Requests (by uid) whose Secret turned out to exist before their first issuance: read it first.

@@ -6,9 +6,11 @@ request uid the operator writes into each key's `meta_data`, so no key id (a sec
 compared or kept. A request whose key is missing or whose policies changed is reconciled, which
 restores the key from its Secret.
 
-When Tyk cannot list keys (hashing on without `enable_hashed_keys_listing`; the open-source
-Gateway), each resync instead reconciles a bounded number of requests (`key_check_budget`), the
-least recently checked first, so every key is checked within ceil(n / budget) resyncs.
+Each resync also reconciles a bounded number of issued requests in full (`key_check_budget`), in
+turn: that checks their Secret (a deleted Secret is rewritten with a new key and the lost key
+revoked) and, where Tyk cannot list keys (hashing on without `enable_hashed_keys_listing`; the
+open-source Gateway), their key. Every credential is so checked within ceil(n / budget) resyncs, at
+a cost per resync that does not grow with n.
 """
 
 from __future__ import annotations

@@ -39,9 +39,9 @@ from ..core.credentials import (
     session_differs,
 )
 from ..core.durations import parse_duration
-from ..core.naming import ROTATE_ANNOTATION, secret_name_for
+from ..core.naming import REQUEST_FINALIZER, ROTATE_ANNOTATION, secret_name_for
 from ..core.visibility import ref_key
-from ..errors import RetryableError, StalledError
+from ..errors import ReconcileError, RetryableError, StalledError
 from ..kube import KubeConflict, KubeInvalid
 from ..logging_setup import remember_secret
 from ..models import Approval, ProvisioningRequest
@@ -107,6 +107,18 @@ async def _record_decision(
     return approval
 
 
+async def _ensure_finalizer(ctx: Context, body: dict[str, Any]) -> None:
+    """The request's finalizer is there before its key is in Tyk, so deletion always revokes it."""
+    metadata = body.setdefault("metadata", {})
+    finalizers = list(metadata.get("finalizers") or [])
+    if REQUEST_FINALIZER in finalizers:
+        return
+    await ctx.kube.add_finalizer(
+        "provisioningrequests", metadata.get("namespace"), metadata["name"], REQUEST_FINALIZER, finalizers
+    )
+    metadata["finalizers"] = [*finalizers, REQUEST_FINALIZER]
+
+
 def _raise_for(outcome: Outcome) -> None:
     if outcome.reason.severity in (Severity.PROGRESSING, Severity.WAITING):
         raise RetryableError(outcome.reason, outcome.message)
@@ -145,7 +157,6 @@ async def _ensure_key(
 async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
     """Bring one request to its desired state; raises Retryable/StalledError when it cannot."""
     request = ProvisioningRequest.model_validate(body)
-    namespace = request.namespace or ""
     now = ctx.clock()
     inputs = await gather_inputs(ctx, request)
 
@@ -156,15 +167,41 @@ async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
         failure = check_eligibility(inputs)
         if failure is not None:
             _raise_for(failure)
+    new_decision: Approval | None = None
     if approval is None:
-        approval = decide_approval(inputs, now)
-        if approval is not None:
-            approval = await _record_decision(ctx, body, request, approval)
+        approval = new_decision = decide_approval(inputs, now)
+        if new_decision is not None:
+            ctx.decisions[request.uid] = new_decision
     waiting = approval_outcome(approval, request)
     if waiting is not None:
         _raise_for(waiting)
     assert approval is not None
 
+    try:
+        outcome, fields = await _issue(ctx, body, request, inputs, now)
+    except ReconcileError:
+        if new_decision is not None:  # the decision is recorded even when issuing has to wait
+            await _record_decision(ctx, body, request, new_decision)
+        raise
+    if new_decision is not None:
+        # One status write for the decision and the credential (the API server keeps decisions final).
+        fields["approval"] = new_decision.model_dump(exclude_none=True)
+    await ctx.write_status("provisioningrequests", body, outcome, fields)
+    if new_decision is not None:
+        ctx.emit(body, "Normal", "Approved", new_decision.reason or "approved")
+    return outcome
+
+
+async def _issue(
+    ctx: Context,
+    body: dict[str, Any],
+    request: ProvisioningRequest,
+    inputs: RequestInputs,
+    now: datetime.datetime,
+) -> tuple[Outcome, dict[str, Any]]:
+    """Make the approved request's credential exist: Secret first, then Tyk. Returns the outcome and
+    the status fields to write."""
+    namespace = request.namespace or ""
     plan = inputs.plan
     assert plan is not None
     product_ids = [str(p.status.policy_id) for p in inputs.products.values() if p is not None]
@@ -260,6 +297,7 @@ async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
         if secret is None or _secret_changed(secret, manifest):
             # Secret first: a crash after this line leaves a key we can still put into Tyk.
             await _write_secret(ctx, namespace, secret, dict(manifest))
+        await _ensure_finalizer(ctx, body)
         action, key_hash = await _ensure_key(provider.backend, current, session, fresh=fresh)
     except KubeConflict as exc:
         if optimistic:
@@ -315,8 +353,7 @@ async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
         if suspended
         else Outcome(Reason.CREDENTIAL_ISSUED, f"credential issued into Secret {secret_name}")
     )
-    await ctx.write_status("provisioningrequests", body, outcome, fields)
-    return outcome
+    return outcome, fields
 
 
 def _secret_changed(existing: dict[str, Any], manifest: dict[str, Any]) -> bool:
