@@ -373,6 +373,7 @@ async def run(requests: int, sequential: int, timeout: float, keep_log: str | No
             lat = await _latency(bench, spread, floor_spread, sequential)
 
             results: dict[str, tuple[int, float]] = {}
+            per_issuance: dict[str, tuple[Counter[str], Counter[str]]] = {}
             cpu_before = _cpu_seconds(operator.pid)
             for label, watcher, floor_ns, apps in (
                 ("spread over 50 apps", spread, floor_spread, 50),
@@ -390,10 +391,22 @@ async def run(requests: int, sequential: int, timeout: float, keep_log: str | No
                     path = f"{GROUP_PATH}/namespaces/{w.namespace}/provisioningrequests"
                     (await bench.kube.post(path, json=body)).raise_for_status()  # type: ignore[union-attr]
 
+                assert kube.request_counts is not None
+                kube.request_counts.clear()
+                control.clear_requests()
                 started = time.monotonic()
                 await _bounded(requests, op_create, timeout)
                 ready = await _wait_all_ready(watcher, names, timeout - (time.monotonic() - started))
                 results[f"operator {label}"] = (ready, time.monotonic() - started)
+                await asyncio.sleep(2)
+                per_issuance[label] = (
+                    Counter(kube.request_counts),
+                    Counter(
+                        f"{r['method']} {r['path'].split('/')[2] if r['path'].count('/') > 1 else r['path']}"
+                        for r in control.requests()
+                        if r["server"] == "dashboard"
+                    ),
+                )
             cpu = _cpu_seconds(operator.pid) - cpu_before
             issued = results["operator spread over 50 apps"][0] + results["operator all in one app"][0]
 
@@ -454,6 +467,12 @@ async def run(requests: int, sequential: int, timeout: float, keep_log: str | No
         )
         _line("   issuances per second", f"{f_rate:.1f}/s", f"{o_rate:.1f}/s", f"{o_rate / f_rate:.0%}")
     _line("operator CPU per issuance", "", f"{1000 * cpu / max(issued, 1):.0f} ms")
+    for label, (kube_calls, tyk_calls) in per_issuance.items():
+        kube_total = sum(v for k, v in kube_calls.items() if not k.startswith("WATCH"))
+        _line(f"Kubernetes requests per issuance ({label})", "4", f"{kube_total / requests:.1f}")
+        top = {k: round(v / requests, 2) for k, v in kube_calls.most_common(8)}
+        print(f"   {top}")
+        _line(f"Tyk requests per issuance ({label})", "1", f"{sum(tyk_calls.values()) / requests:.1f}")
     total_creds = sequential + 2 * requests
     _line(
         f"steady state per resync ({total_creds} credentials): Kubernetes",

@@ -21,7 +21,8 @@ Secret layout (type `Opaque`, in the request's namespace, controlled by the requ
   `kubectl get secrets -l product.apiportal.dev/orders` finds every credential for a product.
 * annotations: `apiportal.dev/products` and `apiportal.dev/plan-ref` with the full
   `namespace/name` references (labels cannot hold a `/`), `apiportal.dev/issued-at`,
-  `apiportal.dev/key-fingerprint`, `apiportal.dev/key-hash` when known, and
+  `apiportal.dev/key-fingerprint` (Tyk's hash of the key is in the request's `status.keyHash`, not
+  here: it is known only once Tyk holds the key, and would go stale at each rotation), and
   `apiportal.dev/previous-key-expires-at` during a rotation overlap.
 * Template labels and annotations (the app's `secretTemplate`, then the request's, which wins)
   are applied first. Keys in the operator's own domains (`apiportal.dev/`, `*.apiportal.dev/`)
@@ -407,7 +408,6 @@ def render_secret(
     gateway_url: str | None,
     products: Sequence[str],
     plan: str,
-    key_hash: str | None,
     issued_at: datetime.datetime,
 ) -> SecretManifest:
     """The credential Secret of a request. Never log it: its `repr()` is redacted for that reason.
@@ -422,7 +422,6 @@ def render_secret(
         gateway_url: The provider's public gateway URL, when it has one.
         products: The products as `namespace/name` references, in the request's order.
         plan: The plan as a `namespace/name` reference.
-        key_hash: Tyk's hash of the current key, when known.
         issued_at: When the current key was issued.
 
     Returns:
@@ -453,8 +452,6 @@ def render_secret(
             FINGERPRINT_ANNOTATION: credential_fingerprint(api_key),
         }
     )
-    if key_hash:
-        annotations[KEY_HASH_ANNOTATION] = key_hash
 
     data = {DATA_API_KEY: _b64(api_key)}
     if previous_key is not None:

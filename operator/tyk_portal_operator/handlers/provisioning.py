@@ -42,16 +42,20 @@ def request_key(body: Any) -> RequestKey:
     return str(metadata.get("namespace") or ""), str(metadata.get("name", ""))
 
 
-def _signature(body: Any) -> tuple[Any, ...]:
+def _signature(ctx: Context, body: Any) -> tuple[Any, ...]:
     """What a person or a controller can change that needs the request reconciled again: the spec
     (generation), a rotation token, a decision, deletion. Events that change none of these (the
-    operator's own status and finalizer writes, kopf's bookkeeping) are not reconciles."""
+    operator's own status and finalizer writes, kopf's bookkeeping) are not reconciles. A decision
+    the operator made counts from the moment it was made, also in events that predate its write."""
     metadata, status = body.get("metadata") or {}, body.get("status") or {}
+    decision = (status.get("approval") or {}).get("decision")
+    if decision is None and metadata.get("uid") in ctx.decisions:
+        decision = ctx.decisions[metadata["uid"]].decision
     return (
         metadata.get("uid"),
         metadata.get("generation"),
         (metadata.get("annotations") or {}).get(ROTATE_ANNOTATION),
-        (status.get("approval") or {}).get("decision"),
+        decision,
         bool(metadata.get("deletionTimestamp")),
     )
 
@@ -98,7 +102,7 @@ async def _reconcile(ctx: Context, data: dict[str, Any]) -> None:
     key = request_key(data)
     ctx.unschedule(key)
     result = await run_reconcile(ctx, REQUESTS, data, reconcile_request, retry=ctx.attempts.get(key, 0))
-    ctx.settled[key] = _signature(data)
+    ctx.settled[key] = _signature(ctx, data)
     if result.outcome is not None and result.outcome.reason in _WAITING_ON_TYK:
         ctx.waiting_on_tyk.add(key)
     else:
@@ -175,12 +179,12 @@ async def request_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_:
     if (data.get("metadata") or {}).get("deletionTimestamp"):
         await _finalize(ctx, data)
         return
-    if ctx.settled.get(key) == _signature(data):
+    if ctx.settled.get(key) == _signature(ctx, data):
         return  # nothing a reconcile depends on changed since the last one
     if key not in ctx.settled and _settled(data, ctx.clock()):
         # Found issued at start-up: only its scheduled times are restored (no API or Tyk calls).
         ctx.view.remember_request(ProvisioningRequest.model_validate(data))
-        ctx.settled[key] = _signature(data)
+        ctx.settled[key] = _signature(ctx, data)
         _schedule_due(ctx, key, data.get("status") or {})
         return
     await _reconcile(ctx, data)

@@ -86,15 +86,12 @@ async def check_keys(
     if not issued:
         return 0
     sessions = await backend.list_key_sessions()
-    if sessions is None:
-        batch = cursor.next_batch(issued, budget)
-        for item in batch:
-            reconcile(item.key)
-        return 0
-    repair = keys_to_repair(issued, sessions)
+    repair = keys_to_repair(issued, sessions) if sessions is not None else []
     for item in repair:
         log.info(
             "Key missing or changed in Tyk; reconciling", extra={"object": f"{item.namespace}/{item.name}"}
         )
+        reconcile(item.key)
+    for item in cursor.next_batch(issued, budget):
         reconcile(item.key)
     return len(repair)

@@ -291,7 +291,6 @@ async def _issue(
             gateway_url=provider.config.gateway_url,
             products=[f"{k[0]}/{k[1]}" for k in product_keys(request)],
             plan=f"{plan.namespace}/{plan.name}",
-            key_hash=status.key_hash,
             issued_at=issued_at,
         )
         if secret is None or _secret_changed(secret, manifest):

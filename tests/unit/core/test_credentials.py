@@ -234,7 +234,6 @@ def _render(**overrides: Any) -> dict[str, Any]:
         "gateway_url": "https://gw.example.com",
         "products": ["apis/orders"],
         "plan": "apis/gold",
-        "key_hash": "h123",
         "issued_at": T0,
     }
     args.update(overrides)
@@ -278,7 +277,6 @@ def test_render_secret_manifest() -> None:
         "apiportal.dev/plan-ref": "apis/gold",
         "apiportal.dev/issued-at": "2025-03-01T12:00:00Z",
         "apiportal.dev/key-fingerprint": credential_fingerprint(KEY),
-        "apiportal.dev/key-hash": "h123",
     }
     assert _decoded(secret) == {"api-key": KEY, "gateway-url": "https://gw.example.com"}
     # Plain JSON for any client.
@@ -287,7 +285,7 @@ def test_render_secret_manifest() -> None:
 
 def test_render_secret_during_overlap_and_without_gateway() -> None:
     until = T0 + datetime.timedelta(hours=1)
-    secret = _render(previous_key=OLD_KEY, previous_expires_at=until, gateway_url=None, key_hash=None)
+    secret = _render(previous_key=OLD_KEY, previous_expires_at=until, gateway_url=None)
     assert _decoded(secret) == {"api-key": KEY, "api-key-previous": OLD_KEY}
     annotations = secret["metadata"]["annotations"]
     assert annotations["apiportal.dev/previous-key-expires-at"] == "2025-03-01T13:00:00Z"

@@ -7,7 +7,7 @@ from typing import Any
 
 from tyk_portal_operator.core.credentials import META_REQUEST_UID
 from tyk_portal_operator.models import ProvisioningRequest
-from tyk_portal_operator.services.keys import IssuedKey, KeyCheckCursor, keys_to_repair
+from tyk_portal_operator.services.keys import IssuedKey, KeyCheckCursor, check_keys, keys_to_repair
 from tyk_portal_operator.services.requeue import Requeue
 from tyk_portal_operator.services.view import ClusterView
 
@@ -120,3 +120,26 @@ async def test_requeue_keeps_the_earliest_time_per_key() -> None:
     assert sorted(ran) == ["a", "b"]
     assert requeue.pending() == 0
     await requeue.close()
+
+
+class ListingBackend:
+    def __init__(self, sessions: list[dict[str, Any]] | None) -> None:
+        self.sessions = sessions
+
+    async def list_key_sessions(self) -> list[dict[str, Any]] | None:
+        return self.sessions
+
+
+async def test_check_keys_repairs_from_the_listing_and_checks_a_budget_in_full() -> None:
+    issued = [IssuedKey("a", f"r{i}", f"u{i}", ("p",)) for i in range(4)]
+    present = [{"meta_data": {META_REQUEST_UID: f"u{i}"}, "apply_policies": ["p"]} for i in (0, 1, 3)]
+    scheduled: list[tuple[str, str]] = []
+    cursor = KeyCheckCursor()
+    repaired = await check_keys(ListingBackend(present), issued, cursor, 2, scheduled.append)
+    # r2's key is missing: repaired; and two requests are checked in full (their Secrets), in turn.
+    assert repaired == 1
+    assert scheduled == [("a", "r2"), ("a", "r0"), ("a", "r1")]
+    scheduled.clear()
+    # A Tyk that cannot list keys: only the budget, in turn.
+    assert await check_keys(ListingBackend(None), issued, cursor, 2, scheduled.append) == 0
+    assert scheduled == [("a", "r2"), ("a", "r3")]
