@@ -34,9 +34,12 @@ crds: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m tests.sandbox
 
-## Benchmarks print figures (convergence time, Tyk requests per resync, operator memory); no pass/fail.
+## Benchmarks print figures (the operator beside a floor script making only the calls the work
+## needs, requests per resync, CPU, memory); no pass/fail. Results: docs/operations.md.
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks.drift --objects 200 --resyncs 5
+	$(PY) -m tests.benchmarks.issuance --requests 1000 --sequential 50
+	$(PY) -m tests.benchmarks.startup --counts 1000 5000 10000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
