@@ -278,7 +278,7 @@ def explore(kubeconfig: Path, tyk: TykEmulator, keep_running: bool, say: Console
     if keep_running:
         say("  The sandbox keeps running until Ctrl-C. Meanwhile, in another terminal:")
         say(f"    export KUBECONFIG={kubeconfig}")
-        say("    kubectl get apiportal -A            # the emulator has no printer columns: add -o yaml")
+        say("    kubectl get apiportal -A            # READY and REASON columns, as on a real cluster")
         say("    kubectl describe apiproduct orders -n shop")
         say("    .venv/bin/kubectl-portal status -A")
         say("    .venv/bin/kubectl-portal approve mobile-orders-gold -n team-mobile --reason demo")
@@ -320,7 +320,10 @@ def run(args: argparse.Namespace, say: Console) -> int:
         say("\nStarting the emulators")
         issuer = stack.enter_context(sandbox_portal.oidc_provider())
         say(f"  OpenID provider (mock)    {issuer}   (people sign in to the portal here)")
-        kube = stack.enter_context(KubeEmulator(authentication=sandbox_portal.authentication(issuer)))
+        # HTTPS, as kubectl sends bearer tokens only over TLS.
+        kube = stack.enter_context(
+            KubeEmulator(authentication=sandbox_portal.authentication(issuer), tls=True)
+        )
         kube.write_kubeconfig(kubeconfig)
         say(f"  Kubernetes API emulator   {kube.url}   (kubeconfig: {kubeconfig})")
         tyk = stack.enter_context(

