@@ -6,11 +6,15 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 __all__ = [
     "CREDENTIALS_EXPIRING",
+    "CREDENTIAL_EXPIRATION",
     "DRIFT_REPAIRS",
     "LEFT_IN_TYK",
     "PENDING_APPROVALS",
+    "PENDING_APPROVALS_BY_PLAN",
     "RECONCILES",
     "RECONCILE_DURATION",
+    "REQUEST_READY",
+    "TYK_OUTCOMES",
     "TYK_REQUESTS",
     "observe_tyk_request",
     "serve_metrics",
@@ -37,11 +41,44 @@ CREDENTIALS_EXPIRING = Gauge(
 )
 
 
+# Per object, as cert-manager exports per certificate: one series per ProvisioningRequest (bounded
+# by the number of requests; docs/operations.md "Metrics").
+CREDENTIAL_EXPIRATION = Gauge(
+    "tyk_portal_credential_expiration_timestamp_seconds",
+    "When a request's credential expires (Unix seconds); absent when it does not expire",
+    ["namespace", "name"],
+)
+REQUEST_READY = Gauge(
+    "tyk_portal_request_ready_status",
+    "A request's Ready condition: 1 for its current status (True, False or Unknown), 0 otherwise",
+    ["namespace", "name", "condition"],
+)
+PENDING_APPROVALS_BY_PLAN = Gauge(
+    "tyk_portal_pending_approvals_by_plan",
+    "Requests waiting for a decision, by catalogue and plan (namespace/name)",
+    ["catalogue", "plan"],
+)
+TYK_OUTCOMES = Counter(
+    "tyk_portal_tyk_requests_total",
+    "Calls to Tyk by endpoint and result (success, client_error, server_error, unreachable)",
+    ["endpoint", "result"],
+)
+
+
+def _tyk_result(status: int | None) -> str:
+    if status is None:
+        return "unreachable"
+    if status >= 500:
+        return "server_error"
+    return "client_error" if status >= 400 else "success"
+
+
 def observe_tyk_request(endpoint: str, status: int | None, seconds: float) -> None:
     """Hook for the Tyk client: one observation per HTTP attempt (status "error" when none)."""
     TYK_REQUESTS.labels(endpoint=endpoint, code=str(status) if status is not None else "error").observe(
         seconds
     )
+    TYK_OUTCOMES.labels(endpoint=endpoint, result=_tyk_result(status)).inc()
 
 
 def serve_metrics(port: int) -> None:

@@ -9,7 +9,7 @@ import kopf
 from ..services.keys import IssuedKey
 from ._common import to_dict
 
-__all__ = ["policy_objects", "policy_referrers", "provider_referrers"]
+__all__ = ["APP_CREDENTIAL_FIELDS", "policy_objects", "policy_referrers", "provider_referrers"]
 
 
 @kopf.index("apiproducts")
@@ -137,6 +137,22 @@ def plan_summaries(namespace: str | None, name: str, body: kopf.Body, **_: Any) 
     }
 
 
+def _ready_status(body: Any) -> str:
+    for condition in (body.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return str(condition.get("status") or "Unknown")
+    return "Unknown"
+
+
+def _ref(ref: Any, namespace: str | None) -> str:
+    ref = ref or {}
+    return f"{ref.get('namespace') or namespace}/{ref.get('name', '')}"
+
+
+# The summary fields an app's status lists (AppCredential); the others feed the metrics.
+APP_CREDENTIAL_FIELDS = ("request", "secretName", "products", "plan", "type", "ready", "reason", "expiresAt")
+
+
 @kopf.index("provisioningrequests")
 def request_summaries(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
     """(ns, app) -> one credential summary per request (for app status and gauges)."""
@@ -150,6 +166,11 @@ def request_summaries(namespace: str | None, name: str, body: kopf.Body, **_: An
         "type": spec.get("credentialType") or "AuthToken",
         "ready": ready,
         "reason": reason,
-        "expiresAt": status.get("expiresAt") or status.get("nextRotationTime"),
+        # The credential's own expiry (a next rotation is not an expiry).
+        "expiresAt": status.get("expiresAt"),
+        # For the metrics only (not in the app's status):
+        "readyStatus": _ready_status(body),
+        "catalogue": _ref(spec.get("catalogueRef"), namespace),
+        "planRef": _ref(spec.get("planRef"), namespace),
     }
     return {(namespace, (spec.get("appRef") or {}).get("name")): summary}

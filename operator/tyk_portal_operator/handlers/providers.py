@@ -13,7 +13,14 @@ import kopf
 from ..core.conditions import Outcome, Reason
 from ..core.credentials import parse_time
 from ..kube import KubeError
-from ..metrics import CREDENTIALS_EXPIRING, DRIFT_REPAIRS, PENDING_APPROVALS
+from ..metrics import (
+    CREDENTIAL_EXPIRATION,
+    CREDENTIALS_EXPIRING,
+    DRIFT_REPAIRS,
+    PENDING_APPROVALS,
+    PENDING_APPROVALS_BY_PLAN,
+    REQUEST_READY,
+)
 from ..models import TykProvider
 from ..services.keys import KeyCheckCursor, check_keys
 from ..services.policies import repair_drift, tyk_failure
@@ -47,13 +54,31 @@ async def _pause(
 def _update_gauges(summaries: Any, now: datetime.datetime) -> None:
     pending = expiring = 0
     soon = now + datetime.timedelta(days=7)
-    for key in summaries:
-        for summary in summaries[key]:
-            pending += summary.get("reason") == "AwaitingApproval"
+    by_plan: dict[tuple[str, str], int] = {}
+    CREDENTIAL_EXPIRATION.clear()
+    REQUEST_READY.clear()
+    for (namespace, _app), entries in summaries.items():
+        for summary in entries:
+            name = summary["request"]
+            waiting = summary.get("reason") == "AwaitingApproval"
+            pending += waiting
+            if waiting:
+                key = (summary.get("catalogue", ""), summary.get("planRef", ""))
+                by_plan[key] = by_plan.get(key, 0) + 1
             expires = parse_time(summary.get("expiresAt"))
             expiring += bool(expires and expires <= soon)
+            if expires is not None:
+                CREDENTIAL_EXPIRATION.labels(namespace=namespace, name=name).set(expires.timestamp())
+            current = summary.get("readyStatus") or "Unknown"
+            for condition in ("True", "False", "Unknown"):
+                REQUEST_READY.labels(namespace=namespace, name=name, condition=condition).set(
+                    1 if condition == current else 0
+                )
     PENDING_APPROVALS.set(pending)
     CREDENTIALS_EXPIRING.set(expiring)
+    PENDING_APPROVALS_BY_PLAN.clear()
+    for (catalogue, plan), count in by_plan.items():
+        PENDING_APPROVALS_BY_PLAN.labels(catalogue=catalogue, plan=plan).set(count)
 
 
 def _ours(spec: Any, **_: Any) -> bool:

@@ -23,6 +23,7 @@ from ..services.deletion import finalize_within_grace
 from ..services.provisioning import finalize_request, key_left_behind, reconcile_request
 from ..settings import OperatorSettings
 from ._common import context_of, run_reconcile, to_dict
+from .indexes import APP_CREDENTIAL_FIELDS
 
 __all__ = ["reconcile_request_now", "request_key"]
 
@@ -103,6 +104,12 @@ async def _reconcile(ctx: Context, data: dict[str, Any]) -> None:
     ctx.unschedule(key)
     result = await run_reconcile(ctx, REQUESTS, data, reconcile_request, retry=ctx.attempts.get(key, 0))
     ctx.settled[key] = _signature(ctx, data)
+    if result.outcome is None and result.retry_after is not None:
+        # Its provider exists but was not checked yet (start-up): it goes on when the provider is
+        # Ready; the retry below is only a fallback.
+        ctx.waiting_on_tyk.add(key)
+        _retry_later(ctx, key, ctx.settings.provider_retry_interval * 4)
+        return
     if result.outcome is not None and result.outcome.reason in _WAITING_ON_TYK:
         ctx.waiting_on_tyk.add(key)
     else:
@@ -237,7 +244,9 @@ async def _app_status(ctx: Context, body: kopf.Body, summaries: Any) -> None:
         (dict(s) for s in summaries.get((metadata.get("namespace"), metadata["name"]), [])),
         key=lambda s: s["request"],
     )
-    credentials = [{k: v for k, v in s.items() if v is not None} for s in entries[:APP_STATUS_LIMIT]]
+    credentials = [
+        {k: s[k] for k in APP_CREDENTIAL_FIELDS if s.get(k) is not None} for s in entries[:APP_STATUS_LIMIT]
+    ]
     ready = sum(1 for s in entries if s.get("ready"))
     more = f"; the first {APP_STATUS_LIMIT} are listed" if len(entries) > APP_STATUS_LIMIT else ""
     outcome = Outcome(Reason.APP_READY, f"{len(entries)} credential(s), {ready} Ready{more}")

@@ -81,6 +81,24 @@ async def gather_inputs(ctx: Context, request: ProvisioningRequest) -> RequestIn
     )
 
 
+def _note_persons_decision(
+    ctx: Context, body: dict[str, Any], request: ProvisioningRequest, approval: Approval
+) -> None:
+    """A decision written by a person (through the status subresource), seen for the first time by
+    this process: an Event names who decided, once (not again after a restart)."""
+    ctx.decisions[request.uid] = approval
+    ready = next((c for c in request.status.conditions if c.type == "Ready"), None)
+    already_shown = ready is not None and (
+        ready.reason == "Denied" if approval.decision == "Denied" else ready.reason != "AwaitingApproval"
+    )
+    if already_shown:
+        return
+    by = approval.by or "an approver"
+    detail = f": {approval.reason}" if approval.reason else ""
+    event_type = "Normal" if approval.decision == "Approved" else "Warning"
+    ctx.emit(body, event_type, approval.decision, f"{approval.decision} by {by}{detail}")
+
+
 async def _record_decision(
     ctx: Context, body: dict[str, Any], request: ProvisioningRequest, approval: Approval
 ) -> Approval:
@@ -163,6 +181,8 @@ async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
     # A decision this process already wrote counts even when this copy of the object predates it, so
     # a request is never approved twice (the API server refuses a second decision anyway).
     approval = request.status.approval or ctx.decisions.get(request.uid)
+    if request.status.approval is not None and request.uid not in ctx.decisions:
+        _note_persons_decision(ctx, body, request, request.status.approval)
     if approval is None or approval.decision == "Approved":
         failure = check_eligibility(inputs)
         if failure is not None:
