@@ -45,11 +45,13 @@ class Result:
         outcome: what status now says (None when untouched).
         retry_after: seconds until it must be tried again by itself (None: only on a change).
         stalled: a person or an input must change before it can progress.
+        not_yet_known: a dependency exists but this process has not checked it yet.
     """
 
     outcome: Outcome | None
     retry_after: float | None = None
     stalled: bool = False
+    not_yet_known: bool = False
 
 
 def _describe(data: dict[str, Any]) -> str:
@@ -82,7 +84,7 @@ async def run_reconcile(
         return Result(outcome)
     except NotYetKnown as exc:
         RECONCILES.labels(kind=kind, result="retry", reason=str(exc.reason)).inc()
-        return Result(None, retry_after=ctx.settings.retry_delay)
+        return Result(None, retry_after=ctx.settings.retry_delay, not_yet_known=True)
     except RetryableError as exc:
         waiting = exc.reason.severity is Severity.WAITING
         RECONCILES.labels(kind=kind, result="waiting" if waiting else "retry", reason=str(exc.reason)).inc()

@@ -104,7 +104,7 @@ async def _reconcile(ctx: Context, data: dict[str, Any]) -> None:
     ctx.unschedule(key)
     result = await run_reconcile(ctx, REQUESTS, data, reconcile_request, retry=ctx.attempts.get(key, 0))
     ctx.settled[key] = _signature(ctx, data)
-    if result.outcome is None and result.retry_after is not None:
+    if result.not_yet_known:
         # Its provider exists but was not checked yet (start-up): it goes on when the provider is
         # Ready; the retry below is only a fallback.
         ctx.waiting_on_tyk.add(key)
@@ -201,7 +201,9 @@ async def request_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_:
 def _feed(ctx: Context, kind: str, event_type: str | None, body: Any) -> None:
     data = body if isinstance(body, dict) else to_dict(body)
     metadata = data.get("metadata") or {}
-    if ctx.view.observe(kind, data, deleted=event_type == "DELETED"):
+    changed = ctx.view.observe(kind, data, deleted=event_type == "DELETED")
+    # The initial listing (type None, at start-up) is not a change: requests are judged on it anyway.
+    if changed and event_type is not None:
         for key in ctx.view.dependents(kind, str(metadata.get("namespace") or ""), str(metadata["name"])):
             ctx.schedule(key, 0.0)
 
