@@ -208,34 +208,22 @@ def _feed(ctx: Context, kind: str, event_type: str | None, body: Any) -> None:
             ctx.schedule(key, 0.0)
 
 
-@kopf.on.event("namespaces")
-async def namespace_seen(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """Namespace labels decide catalogue visibility and auto-approval."""
-    _feed(context_of(memo), "Namespace", type, body)
+def _register_feed(resource: str, kind: str, handler_id: str, why: str) -> None:
+    async def seen(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        _feed(context_of(memo), kind, type, body)
+
+    seen.__doc__ = why
+    kopf.on.event(resource, id=handler_id)(seen)
 
 
-@kopf.on.event("consumerapps")
-async def app_seen(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """Requests need their app to exist."""
-    _feed(context_of(memo), "ConsumerApp", type, body)
-
-
-@kopf.on.event("catalogues")
-async def catalogue_seen(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """Catalogues decide what may be requested, by whom, and auto-approval."""
-    _feed(context_of(memo), "Catalogue", type, body)
-
-
-@kopf.on.event("apiproducts")
-async def product_seen(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """Requests need their products Ready with a policy."""
-    _feed(context_of(memo), "APIProduct", type, body)
-
-
-@kopf.on.event("plans")
-async def plan_seen(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """Requests need their plan Ready with a policy; its approval mode decides automatic approval."""
-    _feed(context_of(memo), "Plan", type, body)
+# The handler ids are also named in logging_setup (their per-event success lines are not logged).
+_register_feed("namespaces", "Namespace", "namespace_seen", "Labels decide visibility and auto-approval.")
+_register_feed("consumerapps", "ConsumerApp", "app_seen", "Requests need their app to exist.")
+_register_feed("catalogues", "Catalogue", "catalogue_seen", "What may be requested, by whom; auto-approval.")
+_register_feed(
+    "apiproducts", "APIProduct", "product_seen", "Requests need their products Ready with a policy."
+)
+_register_feed("plans", "Plan", "plan_seen", "Requests need their plan Ready; its approval mode.")
 
 
 # ----- ConsumerApp: status counts and names the app's credentials (from the index, no API reads) --
