@@ -43,6 +43,11 @@ def test_manual_decisions_have_events_and_requests_have_metrics(
     )
     waiting = f'tyk_portal_request_ready_status{{condition="False",name="yes",namespace="{namespace}"}} 1.0'
     assert waiting in _metrics()
+    # Waiting for a person is not a failed reconcile (the documented failure alert counts retry|stalled).
+    text = _metrics()
+    assert 'kind="ProvisioningRequest",reason="AwaitingApproval",result="waiting"' in text
+    assert 'reason="AwaitingApproval",result="retry"' not in text
+    assert 'reason="AwaitingApproval",result="stalled"' not in text
 
     _decide(cluster, namespace, "yes", "Approved", "alice@example.com", "ticket OPS-1")
     _decide(cluster, namespace, "no", "Denied", "bob@example.com", "use the sandbox")
