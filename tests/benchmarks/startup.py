@@ -28,7 +28,9 @@ import httpx
 from tests.emulators.kube import KubeEmulator
 from tests.emulators.tyk import DEMO_APIS, TykControl, TykEmulator
 from tests.integration.cluster import Cluster
+from tyk_portal_operator.core.conditions import Outcome, Reason, status_conditions
 from tyk_portal_operator.core.credentials import format_time, key_session, render_secret
+from tyk_portal_operator.core.naming import REQUEST_FINALIZER
 from tyk_portal_operator.models import ProvisioningRequest
 
 from .issuance import (
@@ -49,10 +51,10 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 async def _seed_one(kube: httpx.AsyncClient, tyk: httpx.AsyncClient, index: int) -> None:
     name = f"s-{index}"
-    created = await kube.post(
-        f"{GROUP_PATH}/namespaces/{NAMESPACE}/provisioningrequests",
-        json=request_body(name, f"app-{index % 50}"),
-    )
+    body = request_body(name, f"app-{index % 50}")
+    # As the operator leaves an issued request: its finalizer is there.
+    body["metadata"]["finalizers"] = [REQUEST_FINALIZER]
+    created = await kube.post(f"{GROUP_PATH}/namespaces/{NAMESPACE}/provisioningrequests", json=body)
     created.raise_for_status()
     body = created.json()
     request = ProvisioningRequest.model_validate(body)
@@ -78,7 +80,8 @@ async def _seed_one(kube: httpx.AsyncClient, tyk: httpx.AsyncClient, index: int)
     secret = await kube.post(f"/api/v1/namespaces/{NAMESPACE}/secrets", json=dict(manifest))
     secret.raise_for_status()
     stamp = format_time(now)
-    condition = {"lastTransitionTime": stamp, "observedGeneration": 1, "message": "credential issued"}
+    # Exactly what the operator writes for an issued request, so that checking it writes nothing.
+    issued = Outcome(Reason.CREDENTIAL_ISSUED, f"credential issued into Secret {name}-credentials")
     status = {
         "status": {
             "observedGeneration": 1,
@@ -88,11 +91,7 @@ async def _seed_one(kube: httpx.AsyncClient, tyk: httpx.AsyncClient, index: int)
                 "time": stamp,
                 "by": "tyk-portal-operator",
             },
-            "conditions": [
-                {"type": "Ready", "status": "True", "reason": "CredentialIssued", **condition},
-                {"type": "Reconciling", "status": "False", "reason": "CredentialIssued", **condition},
-                {"type": "Stalled", "status": "False", "reason": "CredentialIssued", **condition},
-            ],
+            "conditions": status_conditions(issued, generation=1, now=stamp),
             "secretName": f"{name}-credentials",
             "keyHash": key_hash,
             "policies": POLICIES,
