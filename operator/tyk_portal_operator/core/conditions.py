@@ -8,6 +8,7 @@ something. Flux's and Argo CD's health checks read these.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -17,6 +18,8 @@ __all__ = [
     "Reason",
     "Severity",
     "merge_conditions",
+    "named_list",
+    "ready_condition",
     "status_conditions",
 ]
 
@@ -89,6 +92,21 @@ _SEVERITY: dict[Reason, Severity] = {
     Reason.AWAITING_APPROVAL: Severity.WAITING,
     Reason.SUSPENDED: Severity.WAITING,
 }
+
+
+def ready_condition(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The `Ready` condition of an object body (plain JSON), or an empty mapping when it has none."""
+    for condition in (body.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return condition  # type: ignore[no-any-return]
+    return {}
+
+
+def named_list(names: Sequence[str], limit: int = 5) -> str:
+    """The first `limit` names, sorted, and how many more there are (messages stay short)."""
+    shown = sorted(names)
+    more = f" and {len(shown) - limit} more" if len(shown) > limit else ""
+    return f"{', '.join(shown[:limit])}{more}"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 import kopf
 
+from ..core.conditions import ready_condition
 from ..services.keys import IssuedKey
 from ._common import to_dict
 
@@ -25,26 +26,24 @@ def plan_bodies(body: kopf.Body, **_: Any) -> dict[Any, Any]:
 
 
 @kopf.index("provisioningrequests")
-def request_providers(namespace: str | None, name: str, status: kopf.Status, **_: Any) -> dict[Any, Any]:
-    """The provider a request's key was issued through -> "ProvisioningRequest ns/name"."""
-    provider = status.get("provider")
-    return {provider: f"ProvisioningRequest {namespace}/{name}"} if provider else {}
-
-
-@kopf.index("provisioningrequests")
-def issued_keys(
-    namespace: str | None, name: str, uid: str, status: kopf.Status, meta: kopf.Meta, **_: Any
+def request_keys(
+    namespace: str | None,
+    name: str,
+    uid: str,
+    body: kopf.Body,
+    status: kopf.Status,
+    meta: kopf.Meta,
+    **_: Any,
 ) -> dict[Any, Any]:
-    """provider -> IssuedKey for every request whose key is issued (or suspended) at its generation."""
-    ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
-    if (
-        ready.get("reason") not in ("CredentialIssued", "Suspended")
-        or not status.get("provider")
-        or meta.get("deletionTimestamp")
-    ):
+    """provider -> the request's key as its status says (every request with a key through that
+    provider; `issued` when it is issued or suspended at its generation and not being deleted)."""
+    provider = status.get("provider")
+    if not provider:
         return {}
-    key = IssuedKey(str(namespace or ""), name, uid, tuple(status.get("policies") or ()))
-    return {status["provider"]: key}
+    issued = ready_condition(body).get("reason") in ("CredentialIssued", "Suspended") and not meta.get(
+        "deletionTimestamp"
+    )
+    return {provider: IssuedKey(str(namespace or ""), name, uid, tuple(status.get("policies") or ()), issued)}
 
 
 def provider_referrers(
@@ -58,7 +57,7 @@ def provider_referrers(
         f"{body.get('kind')} {body['metadata'].get('namespace')}/{body['metadata'].get('name')}"
         for body in policy_objects(provider, product_index, plan_index)
     }
-    found.update(request_index.get(provider, []))
+    found.update(f"ProvisioningRequest {key.namespace}/{key.name}" for key in request_index.get(provider, []))
     return sorted(found)
 
 
@@ -105,10 +104,8 @@ def policy_referrers(kind: str, namespace: str, name: str, *indexes: kopf.Index[
 
 
 def _ready(body: Any) -> tuple[bool, str | None]:
-    for condition in (body.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return condition.get("status") == "True", condition.get("reason")
-    return False, None
+    ready = ready_condition(body)
+    return ready.get("status") == "True", ready.get("reason")
 
 
 @kopf.index("apiproducts")
@@ -137,13 +134,6 @@ def plan_summaries(namespace: str | None, name: str, body: kopf.Body, **_: Any) 
     }
 
 
-def _ready_status(body: Any) -> str:
-    for condition in (body.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return str(condition.get("status") or "Unknown")
-    return "Unknown"
-
-
 def _ref(ref: Any, namespace: str | None) -> str:
     ref = ref or {}
     return f"{ref.get('namespace') or namespace}/{ref.get('name', '')}"
@@ -169,7 +159,7 @@ def request_summaries(namespace: str | None, name: str, body: kopf.Body, **_: An
         # The credential's own expiry (a next rotation is not an expiry).
         "expiresAt": status.get("expiresAt"),
         # For the metrics only (not in the app's status):
-        "readyStatus": _ready_status(body),
+        "readyStatus": str(ready_condition(body).get("status") or "Unknown"),
         "catalogue": _ref(spec.get("catalogueRef"), namespace),
         "planRef": _ref(spec.get("planRef"), namespace),
     }

@@ -11,7 +11,7 @@ from typing import Any
 
 import kopf
 
-from ..core.conditions import Outcome
+from ..core.conditions import Outcome, ready_condition
 from ..services.context import Context
 from ..services.deletion import finalize_within_grace
 from ..services.policies import finalize_policy, policy_left_behind, reconcile_plan, reconcile_product
@@ -25,11 +25,9 @@ _SETTINGS = OperatorSettings.from_env()
 
 
 def _needs_retry(body: kopf.Body) -> bool:
-    status = body.get("status") or {}
-    ready = any(
-        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
-    )
-    return not ready or status.get("observedGeneration") != body.get("metadata", {}).get("generation")
+    ready = ready_condition(body).get("status") == "True"
+    observed = (body.get("status") or {}).get("observedGeneration")
+    return not ready or observed != body.get("metadata", {}).get("generation")
 
 
 def _register(

@@ -10,7 +10,7 @@ from typing import Any
 
 import kopf
 
-from ..core.conditions import Outcome, Reason
+from ..core.conditions import Outcome, Reason, named_list
 from ..core.credentials import parse_time
 from ..kube import KubeError
 from ..metrics import (
@@ -34,7 +34,6 @@ __all__ = ["provider_deleted", "provider_loop"]
 
 log = logging.getLogger(__name__)
 _STEP = 0.5
-_MAX_NAMED = 5
 _SETTINGS = OperatorSettings.from_env()
 
 
@@ -138,7 +137,7 @@ async def provider_loop(
                         DRIFT_REPAIRS.labels(kind="policy").inc(repaired)
                     missing = await check_keys(
                         state.backend,  # type: ignore[arg-type]
-                        list(kwargs["issued_keys"].get(name, [])),
+                        [key for key in kwargs["request_keys"].get(name, []) if key.issued],
                         cursors.setdefault(name, KeyCheckCursor()),
                         ctx.settings.key_check_budget,
                         lambda key: ctx.schedule(key, 0.0),
@@ -183,14 +182,12 @@ async def provider_deleted(name: str, body: kopf.Body, memo: kopf.Memo, retry: i
     if state is not None:
         state.deleting = True  # nothing new is published to it from now on
     referrers = provider_referrers(
-        name, kwargs["product_bodies"], kwargs["plan_bodies"], kwargs["request_providers"]
+        name, kwargs["product_bodies"], kwargs["plan_bodies"], kwargs["request_keys"]
     )
     if referrers:
-        named = ", ".join(referrers[:_MAX_NAMED])
-        more = f" and {len(referrers) - _MAX_NAMED} more" if len(referrers) > _MAX_NAMED else ""
         message = (
             f"deletion waits until these no longer use the provider (delete them, or set their "
-            f"deletionPolicy to Orphan): {named}{more}"
+            f"deletionPolicy to Orphan): {named_list(referrers)}"
         )
         data = to_dict(body)
         if await ctx.write_status("tykproviders", data, Outcome(Reason.IN_USE, message)):

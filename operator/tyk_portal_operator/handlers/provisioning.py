@@ -9,12 +9,11 @@ key is checked in bulk by its provider's loop (handlers/providers.py).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import kopf
 
-from ..core.conditions import Outcome, Reason
+from ..core.conditions import Outcome, Reason, ready_condition
 from ..core.credentials import parse_time
 from ..core.naming import REQUEST_FINALIZER, ROTATE_ANNOTATION
 from ..models import ProvisioningRequest
@@ -27,7 +26,6 @@ from .indexes import APP_CREDENTIAL_FIELDS
 
 __all__ = ["reconcile_request_now", "request_key"]
 
-log = logging.getLogger(__name__)
 _SETTINGS = OperatorSettings.from_env()
 REQUESTS = "provisioningrequests"
 # How many credentials an app's status lists by name (the count and the Secret selector cover all).
@@ -65,8 +63,7 @@ def _settled(body: Any, now: Any) -> bool:
     """Whether a request found at start-up needs nothing until a scheduled time or a change: issued
     (or suspended) at its current generation, its finalizer in place, no rotation asked for."""
     metadata, status = body.get("metadata") or {}, body.get("status") or {}
-    ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
-    if ready.get("reason") not in (str(Reason.CREDENTIAL_ISSUED), str(Reason.SUSPENDED)):
+    if ready_condition(body).get("reason") not in (str(Reason.CREDENTIAL_ISSUED), str(Reason.SUSPENDED)):
         return False
     if status.get("observedGeneration") != metadata.get("generation"):
         return False

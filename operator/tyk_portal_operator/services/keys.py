@@ -36,6 +36,9 @@ class IssuedKey:
     name: str
     uid: str
     policies: tuple[str, ...]
+    # Issued (or suspended) at its current generation; otherwise the request only has a key in Tyk
+    # through the provider (for instance while Tyk was failing), which still makes it a referrer.
+    issued: bool = True
 
     @property
     def key(self) -> tuple[str, str]:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from ..core.conditions import Outcome, Reason
+from ..core.conditions import Outcome, Reason, named_list, ready_condition
 from ..core.naming import ADOPT_POLICY_ANNOTATION
 from ..core.policies import (
     merge_for_update,
@@ -38,8 +38,6 @@ log = logging.getLogger(__name__)
 
 PolicyObject = APIProduct | Plan
 Action = Literal["created", "updated", "unchanged"]
-# How many referrers an InUse message names (the rest are counted).
-_MAX_NAMED = 5
 
 
 def tyk_failure(exc: TykError, doing: str) -> ReconcileError:
@@ -167,11 +165,8 @@ async def finalize_policy(ctx: Context, body: dict[str, Any], referrers: list[st
     if left is None or not pid or not obj.status.provider:
         return
     if referrers:
-        shown = sorted(referrers)
-        more = f" and {len(shown) - _MAX_NAMED} more" if len(shown) > _MAX_NAMED else ""
         raise RetryableError(
-            Reason.IN_USE,
-            f"Tyk policy {pid} is kept while these still use it: {', '.join(shown[:_MAX_NAMED])}{more}",
+            Reason.IN_USE, f"Tyk policy {pid} is kept while these still use it: {named_list(referrers)}"
         )
     backend = await tyk_for_cleanup(ctx, obj.status.provider)
     if backend is None:
@@ -199,11 +194,8 @@ def _in_sync_candidates(provider: str, bodies: Iterable[dict[str, Any]]) -> list
     for body in bodies:
         status = body.get("status") or {}
         generation = (body.get("metadata") or {}).get("generation")
-        ready = any(
-            c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
-        )
         if (
-            ready
+            ready_condition(body).get("status") == "True"
             and status.get("provider") == provider
             and status.get("policyID")
             and status.get("observedGeneration") == generation

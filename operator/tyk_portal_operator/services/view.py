@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..core.approval import ObjectKey, plan_key, product_keys
+from ..core.conditions import ready_condition
 from ..core.visibility import ref_key
 from ..kube import KubeClient
 from ..models import APIProduct, Catalogue, ConsumerApp, Plan, ProvisioningRequest
@@ -40,8 +41,7 @@ class RequestRefs:
 
 def _ready_state(body: Mapping[str, Any]) -> tuple[Any, ...]:
     status = body.get("status") or {}
-    ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
-    return (ready.get("status"), status.get("policyID"), status.get("provider"))
+    return (ready_condition(body).get("status"), status.get("policyID"), status.get("provider"))
 
 
 def _relevant(kind: str, body: Mapping[str, Any]) -> tuple[Any, ...]:
