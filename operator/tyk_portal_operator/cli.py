@@ -41,6 +41,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.provider_class is not None:
         # Settings are read from the environment when the handlers are imported.
         os.environ["TYK_PORTAL_PROVIDER_CLASS"] = args.provider_class
+    if args.namespace:
+        # The services list requests in these namespaces at start-up, as kopf watches them.
+        os.environ["TYK_PORTAL_NAMESPACES"] = ";".join(args.namespace)
     # Checked before kopf starts: a bad value or missing credentials is one line and a non-zero
     # exit, not a traceback or a login retried forever.
     try:
@@ -56,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
     run_operator(
         settings=settings,
         credentials=credentials,
-        namespaces=args.namespace or [],
+        namespaces=settings.namespace_patterns,
         standalone=args.standalone,
         peering=args.peering,
         liveness=args.liveness,

@@ -107,6 +107,9 @@ class OperatorSettings(BaseSettings):
     # The TykProviders this installation manages: those whose spec.providerClass equals this ("" =
     # providers without a class). Installations with different classes never touch each other's.
     provider_class: str = Field(default="", max_length=63, pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$")
+    # The namespaces this installation serves, as kopf `--namespace` patterns separated by ";" ("" =
+    # cluster-wide). `tyk-portal-operator run -n` sets it; set it too when starting with `kopf run`.
+    namespaces: str = Field(default="", max_length=4096)
     # When an object's namespace is being deleted and its TykProvider is not Ready, deletion waits
     # this long (from the namespace's deletion) for Tyk, then completes and reports what was left.
     namespace_deletion_grace: Seconds = Field(default=300.0, ge=0)
@@ -146,6 +149,11 @@ class OperatorSettings(BaseSettings):
             return cls(**values)
         except ValidationError as exc:
             raise SettingsError(_describe(exc, env)) from None
+
+    @property
+    def namespace_patterns(self) -> list[str]:
+        """`namespaces` as a list of kopf patterns (empty: cluster-wide)."""
+        return [p.strip() for p in self.namespaces.split(";") if p.strip()]
 
     def backoff(self, retry: int) -> float:
         """Delay before retry number `retry` (0-based)."""

@@ -78,6 +78,8 @@ TEST_SETTINGS = {
     # Objects in a namespace being deleted wait this long for an unreachable Tyk (test_deletion.py).
     "TYK_PORTAL_NAMESPACE_DELETION_GRACE": "5",
     "TYK_PORTAL_PROVIDER_CLASS": PROVIDER_CLASS,
+    # The session's operator is started with kopf's CLI: its `--namespace`, for the start-up listing.
+    "TYK_PORTAL_NAMESPACES": NAMESPACE_PATTERN,
 }
 
 # Clean-ups that had to strip finalizers or gave up: printed in the terminal summary.
@@ -379,6 +381,7 @@ def start_operator_process(
     own API server). `env` is added to the test settings (e.g. another provider class)."""
     full_env = {**os.environ, **TEST_SETTINGS, "KUBECONFIG": kubeconfig, **(env or {})}
     full_env.pop("TYK_PORTAL_METRICS_PORT", None)
+    full_env.pop("TYK_PORTAL_NAMESPACES", None)  # operators started here take theirs from `--namespace`
     # Given args come last so they can override these defaults (argparse keeps the last value).
     defaults = ["--liveness", "", "--metrics-port", "0", "--log-format", "plain"]
     if namespace is not None and not any(

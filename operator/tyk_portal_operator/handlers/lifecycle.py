@@ -13,7 +13,7 @@ from typing import Any
 import kopf
 
 from ..core.naming import FINALIZER
-from ..kube import KubeClient
+from ..kube import KubeClient, KubeError
 from ..kube.client import load_api_client
 from ..metrics import observe_tyk_request, serve_metrics
 from ..services.context import Context, rfc3339, utcnow
@@ -21,9 +21,10 @@ from ..services.events import EventRecorder
 from ..services.requeue import Requeue
 from ..settings import OperatorSettings
 from ..tyk import DashboardClient, GatewayClient, TykBackend
+from ._common import context_of
 from .provisioning import reconcile_request_now
 
-__all__ = ["cleanup", "login", "startup"]
+__all__ = ["cleanup", "list_requests", "login", "startup"]
 
 log = logging.getLogger(__name__)
 _KUBE_THREADS = 32
@@ -91,6 +92,18 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
             log.info("Started metrics server", extra={"port": port})
         except OSError as exc:  # a busy port must not stop the operator from reconciling
             log.warning("Could not start the metrics server", extra={"port": port, "error": str(exc)})
+
+
+@kopf.on.startup()
+async def list_requests(memo: kopf.Memo, **_: Any) -> None:
+    """List every request once before kopf starts watching, so that checks across requests (what
+    still uses a product, plan or provider; an app's credentials) never see a partial cluster."""
+    ctx = context_of(memo)
+    try:
+        await ctx.view.prime_requests(ctx.settings.namespace_patterns)
+    except KubeError as exc:
+        raise kopf.TemporaryError(f"listing ProvisioningRequests failed: {exc}", delay=5.0) from exc
+    log.info("Listed %d ProvisioningRequests", len(ctx.view.requests))
 
 
 @kopf.on.cleanup()

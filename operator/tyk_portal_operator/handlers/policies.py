@@ -57,8 +57,12 @@ def _register(
         body: kopf.Body, memo: kopf.Memo, retry: int, namespace: str | None, name: str, **kwargs: Any
     ) -> None:
         """Delete the policy (unless Orphan), waiting while something still uses it."""
-        referrers = policy_referrers(
-            kind, namespace or "", name, kwargs["catalogue_refs"], kwargs["request_refs"]
+        ctx = context_of(memo)
+        referrers = sorted(
+            {
+                *policy_referrers(kind, namespace or "", name, kwargs["catalogue_refs"]),
+                *ctx.view.requests.referrers(kind, namespace or "", name),
+            }
         )
 
         async def work(ctx: Context, data: dict[str, Any]) -> None:
@@ -71,7 +75,7 @@ def _register(
                 retry=retry,
             )
 
-        await reconcile_guarded(context_of(memo), plural, to_dict(body), work, retry=retry)
+        await reconcile_guarded(ctx, plural, to_dict(body), work, retry=retry)
 
 
 _register("apiproducts", "APIProduct", reconcile_product)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import kopf
@@ -22,9 +23,11 @@ from ..metrics import (
     REQUEST_READY,
 )
 from ..models import TykProvider
+from ..services.context import Context
 from ..services.keys import KeyCheckCursor, check_keys
 from ..services.policies import repair_drift, tyk_failure
 from ..services.providers import check_provider, forget_provider
+from ..services.request_book import RequestRecord
 from ..settings import OperatorSettings
 from ..tyk import TykError
 from ._common import context_of, to_dict
@@ -50,34 +53,46 @@ async def _pause(
         remaining -= _STEP
 
 
-def _update_gauges(summaries: Any, now: datetime.datetime) -> None:
+def _update_gauges(records: Iterable[RequestRecord], now: datetime.datetime) -> None:
     pending = expiring = 0
     soon = now + datetime.timedelta(days=7)
     by_plan: dict[tuple[str, str], int] = {}
     CREDENTIAL_EXPIRATION.clear()
     REQUEST_READY.clear()
-    for (namespace, _app), entries in summaries.items():
-        for summary in entries:
-            name = summary["request"]
-            waiting = summary.get("reason") == "AwaitingApproval"
-            pending += waiting
-            if waiting:
-                key = (summary.get("catalogue", ""), summary.get("planRef", ""))
-                by_plan[key] = by_plan.get(key, 0) + 1
-            expires = parse_time(summary.get("expiresAt"))
-            expiring += bool(expires and expires <= soon)
-            if expires is not None:
-                CREDENTIAL_EXPIRATION.labels(namespace=namespace, name=name).set(expires.timestamp())
-            current = summary.get("readyStatus") or "Unknown"
-            for condition in ("True", "False", "Unknown"):
-                REQUEST_READY.labels(namespace=namespace, name=name, condition=condition).set(
-                    1 if condition == current else 0
-                )
+    for record in records:
+        summary, namespace, name = record.summary, record.namespace, record.name
+        waiting = summary.reason == "AwaitingApproval"
+        pending += waiting
+        if waiting:
+            key = (summary.catalogue, summary.plan_ref)
+            by_plan[key] = by_plan.get(key, 0) + 1
+        expires = parse_time(summary.expires_at)
+        expiring += bool(expires and expires <= soon)
+        if expires is not None:
+            CREDENTIAL_EXPIRATION.labels(namespace=namespace, name=name).set(expires.timestamp())
+        for condition in ("True", "False", "Unknown"):
+            REQUEST_READY.labels(namespace=namespace, name=name, condition=condition).set(
+                1 if condition == summary.ready_status else 0
+            )
     PENDING_APPROVALS.set(pending)
     CREDENTIALS_EXPIRING.set(expiring)
     PENDING_APPROVALS_BY_PLAN.clear()
     for (catalogue, plan), count in by_plan.items():
         PENDING_APPROVALS_BY_PLAN.labels(catalogue=catalogue, plan=plan).set(count)
+
+
+async def _housekeeping(ctx: Context) -> None:
+    """Operator-wide, at most once per credential check interval (whichever provider loop comes
+    first): the per-request gauges, and requests listed at start-up that no watch has shown since."""
+    now = ctx.clock()
+    if ctx.housekeeping_due is not None and now < ctx.housekeeping_due:
+        return
+    interval = datetime.timedelta(seconds=ctx.settings.credential_check_interval)
+    first = ctx.housekeeping_due is None
+    ctx.housekeeping_due = now + interval
+    _update_gauges(ctx.view.requests.records(), now)
+    if not first:  # kopf's own listing confirms them during the first interval
+        await ctx.view.drop_vanished_requests()
 
 
 def _ours(spec: Any, **_: Any) -> bool:
@@ -137,7 +152,7 @@ async def provider_loop(
                         DRIFT_REPAIRS.labels(kind="policy").inc(repaired)
                     missing = await check_keys(
                         state.backend,  # type: ignore[arg-type]
-                        [key for key in kwargs["request_keys"].get(name, []) if key.issued],
+                        [key for key in ctx.view.requests.keys_through(name) if key.issued],
                         cursors.setdefault(name, KeyCheckCursor()),
                         ctx.settings.key_check_budget,
                         lambda key: ctx.schedule(key, 0.0),
@@ -159,7 +174,7 @@ async def provider_loop(
                     ):
                         ctx.emit(data, "Warning", str(reason), failure.message)
                     continue
-            _update_gauges(kwargs["request_summaries"], ctx.clock())
+            await _housekeeping(ctx)
             wait = state.resync_interval if state.ready else ctx.settings.provider_retry_interval
             await _pause(stopped, body, wait, generation, state.wake)
         except KubeError as exc:
@@ -182,7 +197,7 @@ async def provider_deleted(name: str, body: kopf.Body, memo: kopf.Memo, retry: i
     if state is not None:
         state.deleting = True  # nothing new is published to it from now on
     referrers = provider_referrers(
-        name, kwargs["product_bodies"], kwargs["plan_bodies"], kwargs["request_keys"]
+        name, kwargs["product_bodies"], kwargs["plan_bodies"], ctx.view.requests.keys_through(name)
     )
     if referrers:
         message = (

@@ -16,13 +16,11 @@ import kopf
 from ..core.conditions import Outcome, Reason, ready_condition
 from ..core.credentials import parse_time
 from ..core.naming import REQUEST_FINALIZER, ROTATE_ANNOTATION
-from ..models import ProvisioningRequest
 from ..services.context import Context
 from ..services.deletion import finalize_within_grace
 from ..services.provisioning import finalize_request, key_left_behind, reconcile_request
 from ..settings import OperatorSettings
 from ._common import context_of, run_reconcile, to_dict
-from .indexes import APP_CREDENTIAL_FIELDS
 
 __all__ = ["reconcile_request_now", "request_key"]
 
@@ -147,7 +145,7 @@ async def _finalize(ctx: Context, data: dict[str, Any]) -> None:
 
 def _forget(ctx: Context, key: RequestKey, uid: str) -> None:
     ctx.unschedule(key)
-    ctx.view.forget_request(*key)
+    ctx.view.requests.forget(*key)
     ctx.attempts.pop(key, None)
     ctx.settled.pop(key, None)
     ctx.waiting_on_tyk.discard(key)
@@ -160,7 +158,7 @@ async def reconcile_request_now(ctx: Context, key: RequestKey) -> None:
     """Reconcile a request from its current state in the API (scheduled and triggered runs)."""
     body = await ctx.kube.get_resource(REQUESTS, key[0], key[1])
     if body is None:
-        ctx.view.forget_request(*key)
+        ctx.view.requests.forget(*key)
         ctx.attempts.pop(key, None)
         return
     if (body.get("metadata") or {}).get("deletionTimestamp"):
@@ -180,6 +178,7 @@ async def request_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_:
         _forget(ctx, key, str((body.get("metadata") or {}).get("uid", "")))
         return
     data = to_dict(body)
+    ctx.view.requests.observe(data)
     if (data.get("metadata") or {}).get("deletionTimestamp"):
         await _finalize(ctx, data)
         return
@@ -187,7 +186,6 @@ async def request_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_:
         return  # nothing a reconcile depends on changed since the last one
     if key not in ctx.settled and _settled(data, ctx.clock()):
         # Found issued at start-up: only its scheduled times are restored (no API or Tyk calls).
-        ctx.view.remember_request(ProvisioningRequest.model_validate(data))
         ctx.settled[key] = _signature(ctx, data)
         _schedule_due(ctx, key, data.get("status") or {})
         return
@@ -223,18 +221,13 @@ _register_feed(
 _register_feed("plans", "Plan", "plan_seen", "Requests need their plan Ready; its approval mode.")
 
 
-# ----- ConsumerApp: status counts and names the app's credentials (from the index, no API reads) --
-async def _app_status(ctx: Context, body: kopf.Body, summaries: Any) -> None:
+# ----- ConsumerApp: status counts and names the app's credentials (from the request book) ---------
+async def _app_status(ctx: Context, body: kopf.Body) -> None:
     data = to_dict(body)
     metadata = data["metadata"]
-    entries = sorted(
-        (dict(s) for s in summaries.get((metadata.get("namespace"), metadata["name"]), [])),
-        key=lambda s: s["request"],
-    )
-    credentials = [
-        {k: s[k] for k in APP_CREDENTIAL_FIELDS if s.get(k) is not None} for s in entries[:APP_STATUS_LIMIT]
-    ]
-    ready = sum(1 for s in entries if s.get("ready"))
+    entries = ctx.view.requests.credentials_of(str(metadata.get("namespace") or ""), metadata["name"])
+    credentials = [entry.app_entry() for entry in entries[:APP_STATUS_LIMIT]]
+    ready = sum(1 for entry in entries if entry.ready)
     more = f"; the first {APP_STATUS_LIMIT} are listed" if len(entries) > APP_STATUS_LIMIT else ""
     outcome = Outcome(Reason.APP_READY, f"{len(entries)} credential(s), {ready} Ready{more}")
     fields = {
@@ -249,15 +242,15 @@ async def _app_status(ctx: Context, body: kopf.Body, summaries: Any) -> None:
 @kopf.on.resume("consumerapps")
 @kopf.on.create("consumerapps")
 @kopf.on.update("consumerapps")
-async def app_changed(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
+async def app_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     """Report the app's credentials."""
-    await _app_status(context_of(memo), body, kwargs["request_summaries"])
+    await _app_status(context_of(memo), body)
 
 
 @kopf.timer("consumerapps", interval=_SETTINGS.credential_check_interval)
-async def app_tick(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
+async def app_tick(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     """Keep the credentials list current (writes only when it changed)."""
-    await _app_status(context_of(memo), body, kwargs["request_summaries"])
+    await _app_status(context_of(memo), body)
 
 
 # ----- Catalogue: status shows resolved products and plans ----------------------------------------

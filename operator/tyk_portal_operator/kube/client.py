@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -168,6 +169,20 @@ class KubeClient:
         result = await self._request("GET", path)
         items: list[dict[str, Any]] = result.get("items", [])
         return items
+
+    @requires(API_GROUP, "*", "list")
+    async def list_pages(
+        self, plural: str, namespace: str | None = None, page_size: int = 500
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """List one of our custom resources a page at a time (bounded memory however many exist)."""
+        token = ""
+        while True:
+            query = {"limit": str(page_size), **({"continue": token} if token else {})}
+            result = await self._request("GET", f"{_custom_path(plural, namespace)}?{urlencode(query)}")
+            yield list(result.get("items", []))
+            token = (result.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return
 
     @requires(API_GROUP, "*/status", "patch")
     async def patch_status(

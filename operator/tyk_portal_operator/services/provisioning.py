@@ -68,7 +68,6 @@ async def gather_inputs(ctx: Context, request: ProvisioningRequest) -> RequestIn
     """Everything eligibility and approval depend on, from the watch-fed view (no API reads once warm)."""
     namespace = request.namespace or ""
     view = ctx.view
-    view.remember_request(request)
     cat_ns, cat_name = ref_key(request.spec.catalogue_ref, namespace)
     products = {key: await view.product(*key) for key in product_keys(request)}
     return RequestInputs(

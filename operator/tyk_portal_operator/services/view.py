@@ -6,37 +6,28 @@ requests that use them (a spec change, a Ready or policy change, a label change,
 deletion). The view is read-through: an object the watches have not delivered yet (right after
 start-up) is read from the API once, so a request is never judged on an empty cache.
 
-The view also remembers, per request, what it refers to, so a change re-evaluates exactly the
-requests it affects.
+Its request book (services/request_book.py) records, per request, what it refers to, so a change
+re-evaluates exactly the requests it affects.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import logging
-from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
-from ..core.approval import ObjectKey, plan_key, product_keys
+from ..core.approval import ObjectKey
 from ..core.conditions import ready_condition
-from ..core.visibility import ref_key
 from ..kube import KubeClient
-from ..models import APIProduct, Catalogue, ConsumerApp, Plan, ProvisioningRequest
+from ..models import APIProduct, Catalogue, ConsumerApp, Plan
+from .request_book import Dependency, RequestBook
 
-__all__ = ["ClusterView", "RequestRefs"]
+__all__ = ["ClusterView"]
 
 log = logging.getLogger(__name__)
-Dependency = tuple[str, str, str]  # (kind, namespace, name); kind "Namespace" has namespace ""
-
-
-@dataclass(frozen=True)
-class RequestRefs:
-    """What one request refers to (for finding the requests a change affects)."""
-
-    dependencies: frozenset[Dependency]
 
 
 def _ready_state(body: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -74,8 +65,7 @@ class ClusterView:
         self._namespaces: dict[str, dict[str, str]] = {}
         self._objects: dict[Dependency, Any] = {}
         self._relevance: dict[Dependency, tuple[Any, ...]] = {}
-        self._requests: dict[ObjectKey, RequestRefs] = {}
-        self._dependents: dict[Dependency, set[ObjectKey]] = defaultdict(set)
+        self.requests = RequestBook()
 
     # ----- fed by the watch streams ----------------------------------------------------------------
     def observe(self, kind: str, body: Mapping[str, Any], *, deleted: bool) -> bool:
@@ -114,42 +104,43 @@ class ClusterView:
         elif kind == "Plan":
             self._objects[key] = Plan.model_validate(body)
 
-    def remember_request(self, request: ProvisioningRequest) -> None:
-        """Note what a request refers to, so changes to those re-evaluate it."""
-        namespace = request.namespace or ""
-        key = (namespace, request.name)
-        dependencies = {
-            ("Namespace", "", namespace),
-            ("ConsumerApp", namespace, request.spec.app_ref.name),
-            ("Catalogue", *ref_key(request.spec.catalogue_ref, namespace)),
-            ("Plan", *plan_key(request)),
-            *(("APIProduct", *product) for product in product_keys(request)),
-        }
-        refs = RequestRefs(frozenset(dependencies))
-        old = self._requests.get(key)
-        if old == refs:
-            return
-        if old is not None:
-            for dependency in old.dependencies:
-                self._dependents[dependency].discard(key)
-        self._requests[key] = refs
-        for dependency in refs.dependencies:
-            self._dependents[dependency].add(key)
-
-    def forget_request(self, namespace: str, name: str) -> None:
-        """Drop a deleted request."""
-        old = self._requests.pop((namespace, name), None)
-        for dependency in old.dependencies if old else ():
-            dependents = self._dependents.get(dependency)
-            if dependents is not None:
-                dependents.discard((namespace, name))
-                if not dependents:
-                    del self._dependents[dependency]
-
     def dependents(self, kind: str, namespace: str, name: str) -> list[ObjectKey]:
         """The requests that refer to this object (for a Namespace: the requests in it)."""
         key: Dependency = ("Namespace", "", name) if kind == "Namespace" else (kind, namespace, name)
-        return sorted(self._dependents.get(key, ()))
+        return self.requests.dependents(key)
+
+    async def prime_requests(self, patterns: Sequence[str]) -> None:
+        """List every request in the operator's namespaces into the request book, a page at a time.
+
+        Called once at start-up, before kopf starts watching: until then nothing is judged on the
+        book. Exact namespace names are listed one by one (a namespaced installation may list only
+        in them); globs are listed cluster-wide and filtered the way kopf matches them.
+        """
+        exact = [p for p in patterns if not any(c in p for c in "*?!,")]
+        scopes: list[str | None] = list(exact) if patterns and len(exact) == len(patterns) else [None]
+        for scope in scopes:
+            async for page in self._kube.list_pages("provisioningrequests", scope):
+                self.requests.prime(
+                    body
+                    for body in page
+                    if scope is not None
+                    or not patterns
+                    or namespace_matches(str((body.get("metadata") or {}).get("namespace", "")), patterns)
+                )
+
+    async def drop_vanished_requests(self) -> int:
+        """Forget requests listed at start-up that no watch event has shown since and that are gone
+        (deleted between that listing and kopf's). Costs nothing once kopf has shown them all.
+
+        Returns:
+            How many were forgotten.
+        """
+        gone = 0
+        for namespace, name in self.requests.unconfirmed():
+            if await self._kube.get_resource("provisioningrequests", namespace, name) is None:
+                self.requests.forget(namespace, name)
+                gone += 1
+        return gone
 
     # ----- read by reconciles ----------------------------------------------------------------------
     async def namespace_labels(self, name: str) -> dict[str, str]:
@@ -185,3 +176,26 @@ class ClusterView:
     async def plan(self, namespace: str, name: str) -> Plan | None:
         found: Plan | None = await self._get("Plan", namespace, name)
         return found
+
+
+def namespace_matches(name: str, patterns: Sequence[str]) -> bool:
+    """Whether kopf's `--namespace` patterns select this namespace, as kopf matches them.
+
+    Each pattern is comma-separated globs. A leading exclusion (`!glob`) implies a first `*`. The
+    first glob decides the initial match; exclusions then remove the namespace, and later inclusive
+    globs put it back only if the first glob had matched it.
+    """
+    for pattern in patterns:
+        globs = [g.strip() for g in pattern.split(",")]
+        if globs[0].startswith("!"):
+            globs.insert(0, "*")
+        first = fnmatch.fnmatch(name, globs[0])
+        matched = first
+        for glob in globs[1:]:
+            if glob.startswith("!"):
+                matched = matched and not fnmatch.fnmatch(name, glob.lstrip("!"))
+            else:
+                matched = matched or (first and fnmatch.fnmatch(name, glob))
+        if matched:
+            return True
+    return False

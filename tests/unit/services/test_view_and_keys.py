@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 from tyk_portal_operator.core.credentials import META_REQUEST_UID
-from tyk_portal_operator.models import ProvisioningRequest
 from tyk_portal_operator.services.keys import IssuedKey, KeyCheckCursor, check_keys, keys_to_repair
 from tyk_portal_operator.services.requeue import Requeue
 from tyk_portal_operator.services.view import ClusterView
@@ -22,18 +21,19 @@ class NoKube:
         raise AssertionError(f"unexpected read of {plural} {namespace}/{name}")
 
 
-def _request(name: str, catalogue: str = "public", plan: str = "free") -> ProvisioningRequest:
-    return ProvisioningRequest.model_validate(
-        {
-            "metadata": {"name": name, "namespace": "team-a", "uid": f"uid-{name}"},
-            "spec": {
-                "appRef": {"name": "mobile"},
-                "catalogueRef": {"name": catalogue, "namespace": "shop"},
-                "products": [{"name": "orders", "namespace": "shop"}],
-                "planRef": {"name": plan, "namespace": "shop"},
-            },
-        }
-    )
+def _request(name: str, catalogue: str = "public", plan: str = "free", **status: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "metadata": {"name": name, "namespace": "team-a", "uid": f"uid-{name}"},
+        "spec": {
+            "appRef": {"name": "mobile"},
+            "catalogueRef": {"name": catalogue, "namespace": "shop"},
+            "products": [{"name": "orders", "namespace": "shop"}],
+            "planRef": {"name": plan, "namespace": "shop"},
+        },
+    }
+    if status:
+        body["status"] = status
+    return body
 
 
 def _plan(generation: int, ready: str = "True") -> dict[str, Any]:
@@ -56,8 +56,8 @@ def _plan(generation: int, ready: str = "True") -> dict[str, Any]:
 
 def test_a_change_re_evaluates_exactly_the_requests_that_use_it() -> None:
     view = ClusterView(NoKube())  # type: ignore[arg-type]
-    view.remember_request(_request("r1"))
-    view.remember_request(_request("r2", catalogue="private", plan="gold"))
+    view.requests.observe(_request("r1"))
+    view.requests.observe(_request("r2", catalogue="private", plan="gold"))
     assert view.observe("Plan", _plan(1), deleted=False)  # first sight
     assert view.dependents("Plan", "shop", "free") == [("team-a", "r1")]
     assert view.dependents("Catalogue", "shop", "private") == [("team-a", "r2")]
@@ -69,7 +69,7 @@ def test_a_change_re_evaluates_exactly_the_requests_that_use_it() -> None:
     namespace = {"metadata": {"name": "team-a", "labels": {"apiportal.dev/team": "a"}}}
     assert view.observe("Namespace", namespace, deleted=False)
     assert not view.observe("Namespace", namespace, deleted=False)
-    view.forget_request("team-a", "r1")
+    view.requests.forget("team-a", "r1")
     assert view.dependents("Plan", "shop", "free") == []
 
 

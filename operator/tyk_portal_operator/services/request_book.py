@@ -1,0 +1,238 @@
+"""Every request the operator serves, as a small record kept current from the request watch.
+
+The book answers, without API reads: which requests a change to a namespace, app, catalogue,
+product or plan affects; which requests still refer to a product or plan (deletion waits while
+they do); which have a key in Tyk through a provider (bulk key checks, provider deletion); and an
+app's credentials (its status and the metrics).
+
+It holds a few short fields per request, never whole objects: memory grows by a small constant
+per request, and nothing per request grows with the number of other objects.
+
+Complete from start-up: the operator lists its requests once before kopf starts watching
+(`prime`), so a deletion check or an app's status is never judged on a partly listed cluster.
+kopf's own listing then confirms each record. A request deleted between the two listings never
+gets a DELETED event; it stays unconfirmed until `unconfirmed()` lets the caller check it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.conditions import Reason, ready_condition
+from .keys import IssuedKey
+
+__all__ = ["APP_CREDENTIAL_FIELDS", "CredentialSummary", "RequestBook", "RequestRecord", "request_record"]
+
+ObjectKey = tuple[str, str]
+Dependency = tuple[str, str, str]  # (kind, namespace, name); kind "Namespace" has namespace ""
+
+# The fields of a credential an app's status lists (AppCredential).
+APP_CREDENTIAL_FIELDS = ("request", "secretName", "products", "plan", "type", "ready", "reason", "expiresAt")
+_ISSUED_REASONS = (str(Reason.CREDENTIAL_ISSUED), str(Reason.SUSPENDED))
+
+
+def _s(text: Any) -> str:
+    # Namespaces, app, plan and provider names repeat across thousands of records: keep one copy.
+    return sys.intern(str(text or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialSummary:
+    """What an app's status and the metrics say about one request's credential."""
+
+    request: str
+    secret_name: str
+    products: tuple[str, ...]
+    plan: str
+    type: str
+    ready: bool
+    reason: str | None
+    expires_at: str | None
+    ready_status: str
+    catalogue: str  # "namespace/name", for the pending-approvals metric
+    plan_ref: str
+
+    def app_entry(self) -> dict[str, Any]:
+        """The entry in the app's `status.credentials` (unset fields left out)."""
+        values = {
+            "request": self.request,
+            "secretName": self.secret_name,
+            "products": list(self.products),
+            "plan": self.plan,
+            "type": self.type,
+            "ready": self.ready,
+            "reason": self.reason,
+            "expiresAt": self.expires_at,
+        }
+        return {k: values[k] for k in APP_CREDENTIAL_FIELDS if values[k] is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One request, reduced to what the operator looks up across requests."""
+
+    namespace: str
+    name: str
+    uid: str
+    app: str
+    dependencies: frozenset[Dependency]
+    provider: str | None
+    policies: tuple[str, ...]
+    # Issued (or suspended) at its current generation and not being deleted.
+    issued: bool
+    summary: CredentialSummary
+
+    @property
+    def key(self) -> ObjectKey:
+        return self.namespace, self.name
+
+    def issued_key(self) -> IssuedKey:
+        return IssuedKey(self.namespace, self.name, self.uid, self.policies, self.issued)
+
+
+def _ref(ref: Any, home: str) -> tuple[str, str]:
+    ref = ref if isinstance(ref, Mapping) else {}
+    return _s(ref.get("namespace") or home), _s(ref.get("name"))
+
+
+def request_record(body: Mapping[str, Any]) -> RequestRecord:
+    """A request's record from its body as the API serves it (pure)."""
+    metadata = body.get("metadata") or {}
+    spec, status = body.get("spec") or {}, body.get("status") or {}
+    namespace, name = _s(metadata.get("namespace")), str(metadata.get("name", ""))
+    app = _s((spec.get("appRef") or {}).get("name"))
+    plan = _ref(spec.get("planRef"), namespace)
+    catalogue = _ref(spec.get("catalogueRef"), namespace)
+    products = [_ref(ref, namespace) for ref in spec.get("products") or []]
+    dependencies = frozenset(
+        {
+            ("Namespace", "", namespace),
+            ("ConsumerApp", namespace, app),
+            ("Catalogue", *catalogue),
+            ("Plan", *plan),
+            *(("APIProduct", *product) for product in products),
+        }
+    )
+    ready = ready_condition(body)
+    reason = ready.get("reason")
+    summary = CredentialSummary(
+        request=name,
+        secret_name=str(status.get("secretName") or spec.get("secretName") or f"{name}-credentials"),
+        products=tuple(product[1] for product in products),
+        plan=plan[1],
+        type=_s(spec.get("credentialType") or "AuthToken"),
+        ready=ready.get("status") == "True",
+        reason=_s(reason) if reason else None,
+        # The credential's own expiry (a next rotation is not an expiry).
+        expires_at=status.get("expiresAt"),
+        ready_status=_s(ready.get("status") or "Unknown"),
+        catalogue=_s("/".join(catalogue)),
+        plan_ref=_s("/".join(plan)),
+    )
+    provider = status.get("provider")
+    return RequestRecord(
+        namespace=namespace,
+        name=name,
+        uid=str(metadata.get("uid", "")),
+        app=app,
+        dependencies=dependencies,
+        provider=_s(provider) if provider else None,
+        policies=tuple(_s(p) for p in status.get("policies") or ()),
+        issued=reason in _ISSUED_REASONS and not metadata.get("deletionTimestamp"),
+        summary=summary,
+    )
+
+
+class RequestBook:
+    """The records of every request in the operator's namespaces, with lookups by what they use."""
+
+    def __init__(self) -> None:
+        self._records: dict[ObjectKey, RequestRecord] = {}
+        self._dependents: dict[Dependency, set[ObjectKey]] = defaultdict(set)
+        self._by_provider: dict[str, set[ObjectKey]] = defaultdict(set)
+        self._unconfirmed: set[ObjectKey] = set()
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    # ----- fed by the request watch (and the listing at start-up) ---------------------------------
+    def observe(self, body: Mapping[str, Any]) -> RequestRecord:
+        """Record a request as a watch event shows it."""
+        record = request_record(body)
+        self._unconfirmed.discard(record.key)
+        self._put(record)
+        return record
+
+    def prime(self, bodies: Iterable[Mapping[str, Any]]) -> None:
+        """Record requests listed at start-up (before any watch event)."""
+        for body in bodies:
+            record = request_record(body)
+            if record.key not in self._records:
+                self._put(record)
+                self._unconfirmed.add(record.key)
+
+    def forget(self, namespace: str, name: str) -> None:
+        """Drop a deleted request."""
+        key = (namespace, name)
+        self._unconfirmed.discard(key)
+        old = self._records.pop(key, None)
+        if old is not None:
+            self._unlink(old)
+
+    def _put(self, record: RequestRecord) -> None:
+        old = self._records.get(record.key)
+        if old == record:
+            return
+        if old is not None:
+            self._unlink(old)
+        self._records[record.key] = record
+        for dependency in record.dependencies:
+            self._dependents[dependency].add(record.key)
+        if record.provider:
+            self._by_provider[record.provider].add(record.key)
+
+    def _unlink(self, record: RequestRecord) -> None:
+        for dependency in record.dependencies:
+            _discard(self._dependents, dependency, record.key)
+        if record.provider:
+            _discard(self._by_provider, record.provider, record.key)
+
+    # ----- lookups ---------------------------------------------------------------------------------
+    def get(self, namespace: str, name: str) -> RequestRecord | None:
+        return self._records.get((namespace, name))
+
+    def dependents(self, dependency: Dependency) -> list[ObjectKey]:
+        """The requests that refer to this object (for a Namespace: the requests in it)."""
+        return sorted(self._dependents.get(dependency, ()))
+
+    def referrers(self, kind: str, namespace: str, name: str) -> list[str]:
+        """Who refers to a product or plan, as "ProvisioningRequest ns/name"."""
+        return [f"ProvisioningRequest {ns}/{n}" for ns, n in self.dependents((kind, namespace, name))]
+
+    def keys_through(self, provider: str) -> list[IssuedKey]:
+        """Every request with a key in Tyk through this provider, as its status says."""
+        return [self._records[key].issued_key() for key in sorted(self._by_provider.get(provider, ()))]
+
+    def credentials_of(self, namespace: str, app: str) -> list[CredentialSummary]:
+        """An app's credentials, by request name."""
+        keys = self.dependents(("ConsumerApp", namespace, app))
+        return [self._records[key].summary for key in keys]
+
+    def records(self) -> Iterable[RequestRecord]:
+        return self._records.values()
+
+    def unconfirmed(self) -> list[ObjectKey]:
+        """Requests listed at start-up that no watch event has shown since (possibly deleted between)."""
+        return sorted(self._unconfirmed)
+
+
+def _discard(index: dict[Any, set[ObjectKey]], at: Any, key: ObjectKey) -> None:
+    members = index.get(at)
+    if members is not None:
+        members.discard(key)
+        if not members:
+            del index[at]
