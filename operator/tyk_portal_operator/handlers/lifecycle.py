@@ -72,6 +72,9 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     # lines would log errors for every Event refused in a namespace being deleted.
     settings.posting.enabled = False
     settings.networking.request_timeout = 30
+    # kopf keeps a worker per object, holding that object's last event, until it has been idle this
+    # long (default 5 s): thousands of requests listed at start-up would all be held at once.
+    settings.queueing.idle_timeout = 0.5
     # The official client is synchronous and runs in threads: enough of them (and pooled connections)
     # that Kubernetes calls of concurrent reconciles do not queue behind each other.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=_KUBE_THREADS))
