@@ -24,9 +24,9 @@ from ..metrics import (
 from ..models import TykProvider
 from ..services.keys import KeyCheckCursor, check_keys
 from ..services.policies import repair_drift, tyk_failure
-from ..services.providers import check_provider, forget_provider
+from ..services.providers import check_provider, forget_provider, policy_writes_refused
 from ..settings import OperatorSettings
-from ..tyk import TykError
+from ..tyk import TykError, TykPolicyWritesRefused
 from ._common import context_of, to_dict
 from .indexes import policy_objects, provider_referrers
 
@@ -120,7 +120,8 @@ async def provider_loop(
                         ctx.schedule(key, 0.0)
                 checked_generation = generation
                 fields = {
-                    "reachable": outcome.ready or outcome.reason is Reason.UNAUTHORIZED,
+                    "reachable": outcome.ready
+                    or outcome.reason in (Reason.UNAUTHORIZED, Reason.POLICY_WRITES_REFUSED),
                     "tykVersion": version,
                 }
                 if await ctx.write_status("tykproviders", data, outcome, fields):
@@ -148,15 +149,15 @@ async def provider_loop(
                     failure = tyk_failure(exc, "listing policies and keys")
                     state.ready = False
                     state.message = failure.message
-                    reason = (
-                        Reason.UNREACHABLE
-                        if failure.reason is Reason.TYK_UNAVAILABLE
-                        else Reason.UNAUTHORIZED
-                    )
-                    outcome = Outcome(reason, failure.message)
-                    if await ctx.write_status(
-                        "tykproviders", data, outcome, {"reachable": reason is Reason.UNAUTHORIZED}
-                    ):
+                    if isinstance(exc, TykPolicyWritesRefused):  # a drift repair's write was refused
+                        reason, state.message = Reason.POLICY_WRITES_REFUSED, policy_writes_refused(name)
+                    elif failure.reason is Reason.TYK_UNAVAILABLE:
+                        reason = Reason.UNREACHABLE
+                    else:
+                        reason = Reason.UNAUTHORIZED
+                    outcome = Outcome(reason, state.message)
+                    reachable = reason in (Reason.UNAUTHORIZED, Reason.POLICY_WRITES_REFUSED)
+                    if await ctx.write_status("tykproviders", data, outcome, {"reachable": reachable}):
                         ctx.emit(data, "Warning", str(reason), failure.message)
                     continue
             _update_gauges(kwargs["request_summaries"], ctx.clock())
