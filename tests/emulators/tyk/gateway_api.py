@@ -2,7 +2,7 @@
 
 Modelled on the Gateway's OpenAPI document (``gateway-swagger.yml`` in the shared reference folder)
 and on the Gateway's own behaviour (TykTechnologies/tyk, ``gateway/api.go``, ``gateway/server.go``,
-``gateway/cert.go``), as API-NOTES.md Part B summarises it:
+``gateway/cert.go``):
 
 * ``x-tyk-authorization: <secret>``; a bad or missing secret is ``403`` "Attempted administrative
   access with invalid or missing key!". Bodies are lower-case (``status``, ``message``, ``key``,
