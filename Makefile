@@ -31,8 +31,10 @@ crds: $(STAMP)
 	$(PY) -m tyk_portal_operator.cli crds --output-dir crds
 
 ## The README's first command: a local sandbox (Kubernetes API emulator + Tyk emulator + operator).
+## `make demo MODE=gateway`: the provider drives the open-source Gateway's API instead of the Dashboard's.
+MODE ?= dashboard
 demo: $(STAMP)
-	$(PY) -m tests.sandbox
+	$(PY) -m tests.sandbox --mode $(MODE)
 
 ## Benchmarks print figures (the operator beside a floor script making only the calls the work
 ## needs, requests per resync, CPU, memory); no pass/fail. Results: docs/operations.md.

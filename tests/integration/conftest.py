@@ -36,6 +36,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tests.emulators.tyk import DEMO_APIS, TykControl, TykEmulator
 
+from .backends import GATEWAY_SECRET, MODES, TykAdmin
 from .cluster import Cluster
 
 
@@ -303,7 +304,9 @@ def namespace(created: Created) -> str:
 
 @pytest.fixture
 def tyk(created: Created) -> Iterator[TykEmulator]:
-    with TykEmulator(api_key="dash-secret", org_id="org1", hash_keys=True) as emulator:
+    with TykEmulator(
+        api_key="dash-secret", org_id="org1", hash_keys=True, gateway_secret=GATEWAY_SECRET
+    ) as emulator:
         with TykControl(emulator.url) as control:
             control.seed_apis(DEMO_APIS)
         yield emulator
@@ -317,6 +320,18 @@ def tyk(created: Created) -> Iterator[TykEmulator]:
 def control(tyk: TykEmulator) -> Iterator[TykControl]:
     with TykControl(tyk.url) as ctl:
         yield ctl
+
+
+@pytest.fixture(params=MODES)
+def tyk_mode(request: pytest.FixtureRequest) -> str:
+    """Which Tyk API the test's provider drives: a test using `admin` runs once per mode."""
+    return str(request.param)
+
+
+@pytest.fixture
+def admin(tyk: TykEmulator, tyk_mode: str) -> TykAdmin:
+    """The test's Tyk emulator through the API of `tyk_mode` (see backends.py)."""
+    return TykAdmin(tyk, tyk_mode)
 
 
 def free_port() -> int:
@@ -336,9 +351,11 @@ def make_provider(
     prefix: str | None = None,
     secret: str | None = None,
     provider_class: str = PROVIDER_CLASS,
+    mode: str | None = None,
 ) -> str:
     """Create a credentials Secret (in `namespace`) and a TykProvider of this run's class pointing
     at a Tyk; returns the provider name. With `secret`, refer to that Secret and create none.
+    `mode` sets `spec.mode` (unset: the Dashboard, the default).
 
     The provider is registered with the running test's `created` registry (when the test uses this
     cluster), so it is deleted after the test's namespaces and before its Tyk emulator stops."""
@@ -360,6 +377,8 @@ def make_provider(
     }
     if default:
         spec["default"] = True
+    if mode is not None:
+        spec["mode"] = mode
     cluster.create("tykproviders", {"kind": "TykProvider", "metadata": {"name": name}, "spec": spec})
     return name
 

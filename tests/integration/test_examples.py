@@ -114,13 +114,15 @@ def test_examples_are_accepted_and_publish(
 
 
 @pytest.mark.timeout(180)
-def test_make_demo_sandbox_runs_to_completion(tmp_path: Any) -> None:
-    """The README's first command works on a fresh checkout (one test: it starts its own emulators)."""
+@pytest.mark.parametrize("mode", ["dashboard", "gateway"])
+def test_make_demo_sandbox_runs_to_completion(tmp_path: Any, mode: str) -> None:
+    """The README's first command works on a fresh checkout, on either Tyk API (it starts its own
+    emulators)."""
     # The session's operator settings (provider class, kubeconfig, ...) live in this process's
     # environment while it runs: the sandbox is a fresh installation and must not inherit them.
     env = {k: v for k, v in os.environ.items() if not k.startswith("TYK_PORTAL_") and k != "KUBECONFIG"}
     result = subprocess.run(
-        [sys.executable, "-m", "tests.sandbox", "--state-dir", str(tmp_path)],
+        [sys.executable, "-m", "tests.sandbox", "--mode", mode, "--state-dir", str(tmp_path)],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -136,6 +138,15 @@ def test_make_demo_sandbox_runs_to_completion(tmp_path: Any) -> None:
     assert "LOCAL SANDBOX" in result.stdout
     assert "TykProvider tyk" in result.stdout
     assert "Ready=True (Connected)" in result.stdout
+    assert "mobile-shop-free-credentials   True    CredentialIssued" in result.stdout
+    # The provider table: NAME MODE DEFAULT VERSION READY REASON (only the Gateway tells a version).
+    provider_row = (
+        "tyk    Gateway   True      v5.13.0   True    Connected"
+        if mode == "gateway"
+        else ("tyk    Dashboard   True      -         True    Connected")
+    )
+    assert provider_row in result.stdout
+    assert ("GET /tyk/policies" in result.stdout) is (mode == "gateway")
     assert (tmp_path / "kubeconfig").exists()
     # Key material never reaches the terminal: Secret values other than the gateway URL are masked.
     for line in result.stdout.splitlines():

@@ -1,4 +1,4 @@
-"""APIProduct and Plan become Tyk partitioned policies, and stay that way."""
+"""APIProduct and Plan become Tyk partitioned policies, and stay that way (round trips: both modes)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from kopf.testing import KopfRunner
 
 from tests.emulators.tyk import TykControl, TykEmulator
 
+from .backends import TykAdmin
 from .cluster import Cluster, wait_for
 from .conftest import make_provider, run_name
 
@@ -37,8 +38,10 @@ def plan(name: str, provider: str, **spec: Any) -> dict[str, Any]:
     }
 
 
-def test_product_round_trip(operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator) -> None:
-    provider = make_provider(cluster, namespace, tyk.url, prefix="rt")
+def test_product_round_trip(
+    operator: KopfRunner, cluster: Cluster, namespace: str, admin: TykAdmin, control: TykControl
+) -> None:
+    provider = admin.make_provider(cluster, namespace, prefix="rt")
     apis = [
         {"apiID": "orders-api", "allowedURLs": [{"url": "/orders/.*", "methods": ["GET"]}]},
         {"name": "weather", "versions": ["v1"]},
@@ -55,7 +58,7 @@ def test_product_round_trip(operator: KopfRunner, cluster: Cluster, namespace: s
         "orders-api": "authToken",
         "weather-api": "authToken",
     }
-    policy = tyk_policy(tyk, pid)
+    policy = admin.policy(pid)  # on a Gateway: loaded, so in force when the product is Ready
     assert policy is not None
     assert policy["partitions"]["acl"] is True
     assert policy["partitions"]["rate_limit"] is False and policy["partitions"]["quota"] is False
@@ -71,7 +74,7 @@ def test_product_round_trip(operator: KopfRunner, cluster: Cluster, namespace: s
     # A spec change updates the policy in place.
     cluster.patch("apiproducts", "shop", {"spec": {"apis": [{"tags": ["finance"]}]}}, namespace)
     wait_for(
-        lambda: set((tyk_policy(tyk, pid) or {}).get("access_rights", {})) == {"payments-api"},
+        lambda: set((admin.policy(pid) or {}).get("access_rights", {})) == {"payments-api"},
         what="policy updated to tag-selected API",
     )
     wait_for(
@@ -83,12 +86,29 @@ def test_product_round_trip(operator: KopfRunner, cluster: Cluster, namespace: s
 
     # Deleting the product deletes the policy.
     cluster.delete("apiproducts", "shop", namespace)
-    wait_for(lambda: tyk_policy(tyk, pid) is None, what="policy deleted")
+    wait_for(lambda: admin.policy(pid) is None, what="policy deleted")
     wait_for(lambda: cluster.get("apiproducts", "shop", namespace) is None, what="product gone")
+    if admin.gateway:
+        # Every write (create, update, delete) was followed by a reload of this node, then the group.
+        calls = [
+            (r["method"], r["path"], r["query"].get("block"))
+            for r in admin.requests(control)
+            if (r["method"] != "GET" or r["path"].startswith("/tyk/reload"))
+            and "write-check" not in r["path"]
+        ]
+        reload = [("GET", "/tyk/reload", "true"), ("GET", "/tyk/reload/group", None)]
+        assert calls == [
+            ("POST", "/tyk/policies", None),
+            *reload,
+            ("PUT", f"/tyk/policies/{pid}", None),
+            *reload,
+            ("DELETE", f"/tyk/policies/{pid}", None),
+            *reload,
+        ]
 
 
-def test_plan_round_trip(operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator) -> None:
-    provider = make_provider(cluster, namespace, tyk.url, prefix="pl")
+def test_plan_round_trip(operator: KopfRunner, cluster: Cluster, namespace: str, admin: TykAdmin) -> None:
+    provider = admin.make_provider(cluster, namespace, prefix="pl")
     cluster.create(
         "plans",
         plan(
@@ -103,7 +123,7 @@ def test_plan_round_trip(operator: KopfRunner, cluster: Cluster, namespace: str,
         namespace,
     )
     cluster.wait_condition("plans", "gold", namespace, reason="PolicySynced")
-    policy = tyk_policy(tyk, f"pl.plan.{namespace}.gold")
+    policy = admin.policy(f"pl.plan.{namespace}.gold")
     assert policy is not None
     assert policy["access_rights"] == {}
     assert policy["partitions"]["rate_limit"] is True and policy["partitions"]["quota"] is True
@@ -120,7 +140,7 @@ def test_plan_round_trip(operator: KopfRunner, cluster: Cluster, namespace: str,
         namespace,
     )
     wait_for(
-        lambda: (tyk_policy(tyk, f"pl.plan.{namespace}.gold") or {}).get("quota_max") == -1,
+        lambda: (admin.policy(f"pl.plan.{namespace}.gold") or {}).get("quota_max") == -1,
         what="quota unlimited",
     )
 
@@ -135,7 +155,7 @@ def test_plan_round_trip(operator: KopfRunner, cluster: Cluster, namespace: str,
     )
     cluster.delete("plans", "gold", namespace)
     wait_for(lambda: cluster.get("plans", "gold", namespace) is None, what="plan gone")
-    assert tyk_policy(tyk, f"pl.plan.{namespace}.gold") is not None
+    assert admin.policy(f"pl.plan.{namespace}.gold") is not None
 
 
 def test_missing_api_then_fixed(

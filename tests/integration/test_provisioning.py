@@ -1,4 +1,7 @@
-"""From request to a working API key in a Secret: approval, issuance, rotation, suspension, revocation."""
+"""From request to a working API key in a Secret: approval, issuance, rotation, suspension, revocation.
+
+The issuance life cycle and crash safety run on both modes (a Dashboard, an open-source Gateway).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +12,24 @@ from kopf.testing import KopfRunner
 
 from tests.emulators.tyk import TykControl, TykEmulator
 
+from .backends import TykAdmin
 from .cluster import Cluster, wait_for
 from .conftest import Created, make_provider
 from .test_policies import AUTH, plan, product
 
 
 def setup_portal(
-    cluster: Cluster, namespace: str, tyk: TykEmulator, *, approval: str = "Automatic", prefix: str = "pv"
+    cluster: Cluster,
+    namespace: str,
+    tyk: TykEmulator | TykAdmin,
+    *,
+    approval: str = "Automatic",
+    prefix: str = "pv",
 ) -> str:
-    provider = make_provider(cluster, namespace, tyk.url, prefix=prefix)
+    """A provider (a Dashboard one unless given a `TykAdmin` of another mode), a product, a plan, a
+    public catalogue and an app, products and plan Ready."""
+    admin = tyk if isinstance(tyk, TykAdmin) else TykAdmin(tyk)
+    provider = admin.make_provider(cluster, namespace, prefix=prefix)
     cluster.create("apiproducts", product("orders", provider, [{"apiID": "orders-api"}]), namespace)
     cluster.create(
         "plans", plan("free", provider, rateLimit={"requests": 50, "per": "1s"}, approval=approval), namespace
@@ -55,14 +67,14 @@ def request(name: str, **spec: Any) -> dict[str, Any]:
     }
 
 
-def gateway_status(tyk: TykEmulator, key: str) -> int:
+def gateway_status(tyk: TykEmulator | TykAdmin, key: str) -> int:
     return httpx.get(f"{tyk.gateway_url}/orders/items", headers={"Authorization": key}).status_code
 
 
 def test_automatic_approval_issues_a_working_key(
-    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
+    operator: KopfRunner, cluster: Cluster, namespace: str, admin: TykAdmin, control: TykControl
 ) -> None:
-    setup_portal(cluster, namespace, tyk)
+    setup_portal(cluster, namespace, admin)
     cluster.create("provisioningrequests", request("r1"), namespace)
     obj = cluster.wait_condition("provisioningrequests", "r1", namespace, reason="CredentialIssued")
     assert obj["status"]["approval"]["decision"] == "Approved"
@@ -70,15 +82,19 @@ def test_automatic_approval_issues_a_working_key(
     assert key and len(key) >= 64
     assert key not in str(obj)
     assert cluster.secret_value(namespace, "r1-credentials", "gateway-url") == "https://gateway.example.com"
-    assert gateway_status(tyk, key) == 200
-    session = httpx.get(f"{tyk.url}/api/keys/{key}", headers=AUTH).json()["data"]
+    assert gateway_status(admin, key) == 200
+    session = admin.key_session(key)
+    assert session is not None
     assert session["apply_policies"] == [f"pv.product.{namespace}.orders", f"pv.plan.{namespace}.free"]
+    assert obj["status"]["keyHash"]  # known on both: Tyk answers it when the key is created
     secret = cluster.get_secret(namespace, "r1-credentials")
     assert secret["metadata"]["ownerReferences"][0]["uid"] == obj["metadata"]["uid"]
 
-    # Self-healing: a key deleted in Tyk comes back from the Secret.
-    assert httpx.delete(f"{tyk.url}/api/keys/{key}", headers=AUTH).status_code == 200
-    wait_for(lambda: gateway_status(tyk, key) == 200, what="key restored")
+    # Self-healing: a key deleted in Tyk comes back from the Secret (on a Gateway, which cannot list
+    # key sessions, through the round-robin check of issued requests).
+    admin.delete_key(key)
+    assert gateway_status(admin, key) == 403
+    wait_for(lambda: gateway_status(admin, key) == 200, what="key restored")
 
     # On-demand rotation: new key, old one valid during the overlap.
     cluster.patch(
@@ -92,19 +108,19 @@ def test_automatic_approval_issues_a_working_key(
         what="rotated key",
     )
     assert cluster.secret_value(namespace, "r1-credentials", "api-key-previous") == key
-    assert gateway_status(tyk, new) == 200 and gateway_status(tyk, key) == 200
+    assert gateway_status(admin, new) == 200 and gateway_status(admin, key) == 200
 
     # Suspension disables, clearing it re-enables.
     cluster.patch("provisioningrequests", "r1", {"spec": {"suspended": True}}, namespace)
     cluster.wait_condition("provisioningrequests", "r1", namespace, status="False", reason="Suspended")
-    wait_for(lambda: gateway_status(tyk, new) == 403, what="suspended key rejected")
+    wait_for(lambda: gateway_status(admin, new) == 403, what="suspended key rejected")
     cluster.patch("provisioningrequests", "r1", {"spec": {"suspended": False}}, namespace)
-    wait_for(lambda: gateway_status(tyk, new) == 200, what="key re-enabled")
+    wait_for(lambda: gateway_status(admin, new) == 200, what="key re-enabled")
 
     # Revocation: deleting the request deletes the keys and the Secret.
     cluster.delete("provisioningrequests", "r1", namespace)
     wait_for(lambda: cluster.get("provisioningrequests", "r1", namespace) is None, what="request gone")
-    assert gateway_status(tyk, new) == 403 and gateway_status(tyk, key) == 403
+    assert gateway_status(admin, new) == 403 and gateway_status(admin, key) == 403
     wait_for(lambda: cluster.get_secret(namespace, "r1-credentials") is None, what="secret gone")
 
 
@@ -159,22 +175,17 @@ def test_secret_conflict_is_never_overwritten(
 
 
 def test_crash_between_secret_and_tyk_converges_on_one_key(
-    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
+    operator: KopfRunner, cluster: Cluster, namespace: str, admin: TykAdmin, control: TykControl
 ) -> None:
-    setup_portal(cluster, namespace, tyk, prefix="cr")
+    setup_portal(cluster, namespace, admin, prefix="cr")
     # Tyk processes the key create, then the connection drops before the answer (a crash after write).
-    control.drop(match="POST /api/keys", times=2)
+    admin.fault(control, "drop", match=f"POST {admin.keys_path}/", times=2)
     cluster.create("provisioningrequests", request("r3"), namespace)
     cluster.wait_condition("provisioningrequests", "r3", namespace, reason="CredentialIssued")
     key = cluster.secret_value(namespace, "r3-credentials", "api-key")
-    keys = httpx.get(f"{tyk.url}/api/keys/detailed?p=-1", headers=AUTH).json()["keys"]
-    ours = [
-        k
-        for k in keys
-        if (k["data"].get("meta_data") or {}).get("apiportal.dev/request") == f"{namespace}/r3"
-    ]
-    assert len(ours) == 1
-    assert gateway_status(tyk, key) == 200
+    assert len(admin.sessions_of_request(f"{namespace}/r3")) == 1
+    assert not control.faults()  # both drops happened
+    assert key and gateway_status(admin, key) == 200
 
 
 def test_ineligible_request_never_reaches_tyk(

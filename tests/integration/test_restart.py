@@ -2,7 +2,7 @@
 creating the key in Tyk; the next process converges on exactly that key.
 
 It runs the operator as a subprocess (so it can be killed) against its own API server emulator, so it
-does not run against PORTAL_TEST_KUBECONFIG.
+does not run against PORTAL_TEST_KUBECONFIG. Both modes: a Dashboard, an open-source Gateway.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 from tests.emulators.kube import KubeEmulator
 from tests.emulators.tyk import DEMO_APIS, TykControl, TykEmulator
 
+from .backends import GATEWAY_SECRET, MODES, TykAdmin
 from .cluster import Cluster, wait_for
 from .conftest import free_port, start_operator_process, stop_operator_process
-from .test_policies import AUTH
 from .test_provisioning import gateway_status, request, setup_portal
 
 
@@ -35,12 +35,14 @@ def _healthy(port: int) -> bool:
     reason="kills and restarts its own operator process against its own API server emulator",
 )
 @pytest.mark.timeout(180)
-def test_operator_killed_after_secret_write_converges_on_one_key(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tyk_mode", MODES)
+def test_operator_killed_after_secret_write_converges_on_one_key(tmp_path: Path, tyk_mode: str) -> None:
     with (
         KubeEmulator() as kube,
-        TykEmulator(api_key="dash-secret", org_id="org1") as tyk,
+        TykEmulator(api_key="dash-secret", org_id="org1", gateway_secret=GATEWAY_SECRET) as tyk,
         TykControl(tyk.url) as control,
     ):
+        admin = TykAdmin(tyk, tyk_mode)
         control.seed_apis(DEMO_APIS)
         kubeconfig = str(kube.write_kubeconfig(tmp_path / "kubeconfig"))
         cluster = Cluster(kubeconfig)
@@ -51,8 +53,9 @@ def test_operator_killed_after_secret_write_converges_on_one_key(tmp_path: Path)
         # The API server is this test's own: the operator may watch all of it (namespace=None).
         first = start_operator_process(kubeconfig, log, "--standalone", namespace=None)
         try:
-            setup_portal(cluster, namespace, tyk, prefix="rs")
-            control.error(status=503, match="POST /api/keys")  # Tyk refuses key creates for now
+            setup_portal(cluster, namespace, admin, prefix="rs")
+            # Tyk refuses key creates for now.
+            admin.fault(control, "error", status=503, match=f"POST {admin.keys_path}")
             cluster.create("provisioningrequests", request("r1"), namespace)
             written = wait_for(
                 lambda: cluster.secret_value(namespace, "r1-credentials", "api-key"),
@@ -82,10 +85,4 @@ def test_operator_killed_after_secret_write_converges_on_one_key(tmp_path: Path)
         assert cluster.condition("apiproducts", "orders", namespace) == before
         assert cluster.secret_value(namespace, "r1-credentials", "api-key") == written
         assert gateway_status(tyk, written) == 200
-        keys = httpx.get(f"{tyk.url}/api/keys/detailed?p=-1", headers=AUTH).json()["keys"]
-        ours = [
-            k
-            for k in keys
-            if (k["data"].get("meta_data") or {}).get("apiportal.dev/request") == f"{namespace}/r1"
-        ]
-        assert len(ours) == 1
+        assert len(admin.sessions_of_request(f"{namespace}/r1")) == 1

@@ -29,6 +29,7 @@ from .manifests import (
     GATEWAY_URL_PLACEHOLDER,
     KINDS,
     apply_document,
+    as_gateway_provider,
     documents_of,
     load_examples,
     object_ref,
@@ -38,8 +39,10 @@ from .report import PLAIN_SECRET_KEYS, condition, kind_table, mask, policy_table
 __all__ = ["OPERATOR_SETTINGS", "main"]
 
 REPO = Path(__file__).resolve().parents[2]
-# The emulated Dashboard's key: not a secret (it guards an in-memory emulator on 127.0.0.1).
+# The emulated Dashboard's key and Gateway secret: not secrets (they guard an in-memory emulator
+# on 127.0.0.1).
 SANDBOX_DASHBOARD_KEY = "sandbox-dashboard-key"
+SANDBOX_GATEWAY_SECRET = "sandbox-gateway-secret"
 # Short intervals so retries and rechecks happen within seconds (production defaults are minutes).
 OPERATOR_SETTINGS = {
     "TYK_PORTAL_RETRY_DELAY": "0.5",
@@ -91,6 +94,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="keep the emulators and the operator running until Ctrl-C, to explore with kubectl",
     )
     parser.add_argument(
+        "--mode",
+        choices=("dashboard", "gateway"),
+        default="dashboard",
+        help="which Tyk API the example TykProvider drives: the Dashboard's (default) or the open-source "
+        "Gateway's (/tyk/*, no Dashboard licence needed)",
+    )
+    parser.add_argument(
         "--state-dir",
         default=str(REPO / ".sandbox"),
         help="where the kubeconfig and the operator log are written (default: .sandbox/)",
@@ -98,10 +108,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def banner(say: Console) -> None:
+def banner(say: Console, gateway: bool = False) -> None:
     say("=" * 80)
-    say("  tyk-portal-operator: LOCAL SANDBOX")
-    say("  In-memory Kubernetes API emulator + Tyk Dashboard emulator on 127.0.0.1.")
+    say("  tyk-portal-operator: LOCAL SANDBOX" + (" (open-source Gateway mode)" if gateway else ""))
+    tyk = "Tyk Gateway emulator (its /tyk/* API)" if gateway else "Tyk Dashboard emulator"
+    say(f"  In-memory Kubernetes API emulator + {tyk} on 127.0.0.1.")
     say("  No cluster, no Docker, no Tyk: nothing outside this process is touched.")
     say("  The operator is the real one (kopf, in-process); examples/ is applied through the API.")
     say("=" * 80)
@@ -187,8 +198,15 @@ def wait_all(
     return pending
 
 
-def tyk_policies(tyk: TykEmulator) -> list[dict[str, Any]]:
-    """Every policy in the emulated Dashboard, through its API (as a Tyk admin would list them)."""
+def tyk_policies(tyk: TykEmulator, gateway: bool = False) -> list[dict[str, Any]]:
+    """Every policy in the emulated Dashboard (or loaded by the emulated Gateway), through its API
+    (as a Tyk admin would list them)."""
+    if gateway:
+        response = httpx.get(
+            f"{tyk.gateway_url}/tyk/policies", headers={"x-tyk-authorization": SANDBOX_GATEWAY_SECRET}
+        )
+        response.raise_for_status()
+        return sorted(response.json(), key=lambda p: str(p.get("id")))
     response = httpx.get(
         f"{tyk.url}/api/portal/policies", params={"p": "-1"}, headers={"Authorization": SANDBOX_DASHBOARD_KEY}
     )
@@ -197,8 +215,15 @@ def tyk_policies(tyk: TykEmulator) -> list[dict[str, Any]]:
     return data
 
 
-def tyk_key(tyk: TykEmulator, key_hash: str) -> dict[str, Any] | None:
-    """A key's session in the emulated Dashboard, looked up by its hash (never by the key)."""
+def tyk_key(tyk: TykEmulator, key_hash: str, gateway: bool = False) -> dict[str, Any] | None:
+    """A key's session in the emulated Dashboard (or Gateway), looked up by its hash (never by the key)."""
+    if gateway:
+        response = httpx.get(
+            f"{tyk.gateway_url}/tyk/keys/{key_hash}",
+            params={"hashed": "true"},
+            headers={"x-tyk-authorization": SANDBOX_GATEWAY_SECRET},
+        )
+        return dict(response.json()) if response.status_code == 200 else None
     response = httpx.get(
         f"{tyk.url}/api/keys/{key_hash}",
         params={"hashed": "1"},
@@ -210,7 +235,9 @@ def tyk_key(tyk: TykEmulator, key_hash: str) -> dict[str, Any] | None:
     return session
 
 
-def describe_request(cluster: Cluster, tyk: TykEmulator, request: Mapping[str, Any], say: Console) -> None:
+def describe_request(
+    cluster: Cluster, tyk: TykEmulator, request: Mapping[str, Any], say: Console, gateway: bool = False
+) -> None:
     """Decision, condition and credential of one request; key material masked."""
     metadata = request["metadata"]
     namespace, name = metadata["namespace"], metadata["name"]
@@ -238,7 +265,7 @@ def describe_request(cluster: Cluster, tyk: TykEmulator, request: Mapping[str, A
             say(f"      {key:18} {shown}")
     key_hash = status.get("keyHash")
     if key_hash:
-        session = tyk_key(tyk, key_hash)
+        session = tyk_key(tyk, key_hash, gateway)
         if session is None:
             say(f"    Tyk key:   hash {key_hash} not found in Tyk")
         else:
@@ -246,20 +273,25 @@ def describe_request(cluster: Cluster, tyk: TykEmulator, request: Mapping[str, A
             say(f"    Tyk key:   hash {key_hash}, alias {session.get('alias')!r}, policies {policies}")
 
 
-def report(cluster: Cluster, tyk: TykEmulator, say: Console) -> None:
+def report(cluster: Cluster, tyk: TykEmulator, say: Console, gateway: bool = False) -> None:
     """What a person would look at: every kind's table, Tyk's policies, each request in detail."""
     say.section("Portal objects (like `kubectl get <kind> -A`)")
     for kind in KIND_ORDER:
         say(f"\n  {kind}s")
         say(kind_table(kind, list_kind(cluster, kind)))
-    say.section("Tyk policies (GET /api/portal/policies on the emulated Dashboard)")
-    say(policy_table(tyk_policies(tyk)))
+    where = (
+        "GET /tyk/policies on the emulated Gateway"
+        if gateway
+        else "GET /api/portal/policies on the emulated Dashboard"
+    )
+    say.section(f"Tyk policies ({where})")
+    say(policy_table(tyk_policies(tyk, gateway)))
     requests = list_kind(cluster, "ProvisioningRequest")
     say.section("Access requests and their credentials")
     if not requests:
         say("  (none)")
     for request in requests:
-        describe_request(cluster, tyk, request, say)
+        describe_request(cluster, tyk, request, say, gateway)
 
 
 def portal_banner(url: str, say: Console) -> None:
@@ -273,7 +305,9 @@ def portal_banner(url: str, say: Console) -> None:
     say("  cluster does; the portal acts with the signed-in person's own token. See docs/portal.md.")
 
 
-def explore(kubeconfig: Path, tyk: TykEmulator, keep_running: bool, say: Console) -> None:
+def explore(
+    kubeconfig: Path, tyk: TykEmulator, keep_running: bool, say: Console, gateway: bool = False
+) -> None:
     say.section("Explore")
     if keep_running:
         say("  The sandbox keeps running until Ctrl-C. Meanwhile, in another terminal:")
@@ -282,9 +316,15 @@ def explore(kubeconfig: Path, tyk: TykEmulator, keep_running: bool, say: Console
         say("    kubectl describe apiproduct orders -n shop")
         say("    .venv/bin/kubectl-portal status -A")
         say("    .venv/bin/kubectl-portal approve mobile-orders-gold -n team-mobile --reason demo")
-        say(f"    curl -s -H 'Authorization: {SANDBOX_DASHBOARD_KEY}' {tyk.url}/api/portal/policies")
+        if gateway:
+            say(
+                f"    curl -s -H 'x-tyk-authorization: {SANDBOX_GATEWAY_SECRET}' {tyk.gateway_url}/tyk/policies"
+            )
+        else:
+            say(f"    curl -s -H 'Authorization: {SANDBOX_DASHBOARD_KEY}' {tyk.url}/api/portal/policies")
     else:
-        say("  Run `.venv/bin/python -m tests.sandbox --keep-running` to keep the emulators and the")
+        mode = " --mode gateway" if gateway else ""
+        say(f"  Run `.venv/bin/python -m tests.sandbox{mode} --keep-running` to keep the emulators and the")
         say("  operator up; then, with the kubeconfig the sandbox writes, plain kubectl works:")
         say(f"    kubectl --kubeconfig {kubeconfig} get apiportal -A")
         say(f"    .venv/bin/kubectl-portal status -A --kubeconfig {kubeconfig}")
@@ -326,15 +366,20 @@ def run(args: argparse.Namespace, say: Console) -> int:
         )
         kube.write_kubeconfig(kubeconfig)
         say(f"  Kubernetes API emulator   {kube.url}   (kubeconfig: {kubeconfig})")
+        gateway = args.mode == "gateway"
         tyk = stack.enter_context(
             TykEmulator(
                 api_key=SANDBOX_DASHBOARD_KEY,
                 org_id=provider_org_id(raw_docs),
                 hash_keys=True,
                 seed_apis=DEMO_APIS,
+                gateway_secret=SANDBOX_GATEWAY_SECRET,
             )
         )
-        say(f"  Tyk Dashboard emulator    {tyk.url}   (gateway: {tyk.gateway_url})")
+        if gateway:
+            say(f"  Tyk Gateway emulator      {tyk.gateway_url}   (/tyk/* API and data plane)")
+        else:
+            say(f"  Tyk Dashboard emulator    {tyk.url}   (gateway: {tyk.gateway_url})")
         say(f"  Tyk APIs seeded           {', '.join(api['api_id'] for api in DEMO_APIS)}")
 
         cluster = Cluster(str(kubeconfig))
@@ -353,19 +398,25 @@ def run(args: argparse.Namespace, say: Console) -> int:
         stack.callback(_write_operator_log, runner, log_path, say)
         stack.enter_context(runner)
 
+        api_url = tyk.gateway_url if gateway else tyk.url
         substitutions = {
-            DASHBOARD_URL_PLACEHOLDER: tyk.url,
+            DASHBOARD_URL_PLACEHOLDER: api_url,
             GATEWAY_URL_PLACEHOLDER: tyk.gateway_url,
-            DASHBOARD_KEY_PLACEHOLDER: SANDBOX_DASHBOARD_KEY,
+            DASHBOARD_KEY_PLACEHOLDER: SANDBOX_GATEWAY_SECRET if gateway else SANDBOX_DASHBOARD_KEY,
         }
         say("\nApplying examples/ through the Kubernetes API")
-        say(f"  (placeholders replaced: {DASHBOARD_URL_PLACEHOLDER} -> {tyk.url},")
+        say(f"  (placeholders replaced: {DASHBOARD_URL_PLACEHOLDER} -> {api_url},")
         say(
-            f"   {GATEWAY_URL_PLACEHOLDER} -> {tyk.gateway_url}, {DASHBOARD_KEY_PLACEHOLDER} -> the emulator's key)"
+            f"   {GATEWAY_URL_PLACEHOLDER} -> {tyk.gateway_url}, {DASHBOARD_KEY_PLACEHOLDER} -> the emulator's "
+            + ("Gateway secret;" if gateway else "key)")
         )
+        if gateway:
+            say("   and the TykProvider's spec.mode -> Gateway)")
         applied: list[dict[str, Any]] = []
         for example in load_examples(substitutions):
             for doc in example.documents:
+                if gateway:
+                    doc = as_gateway_provider(doc)
                 try:
                     result = apply_document(cluster, doc)
                 except ApiException as exc:
@@ -395,11 +446,11 @@ def run(args: argparse.Namespace, say: Console) -> int:
                 state = f"{cond.get('reason')}" if cond else "no status written"
                 say(f"  {object_ref(doc):52} not settled after {REQUEST_TIMEOUT:.0f}s: {state}")
 
-        report(cluster, tyk, say)
+        report(cluster, tyk, say, gateway)
         sandbox_portal.setup_portal_objects(cluster)
         portal = sandbox_portal.start_portal(kube.url, issuer)
         stack.callback(portal.stop)
-        explore(kubeconfig, tyk, args.keep_running, say)
+        explore(kubeconfig, tyk, args.keep_running, say, gateway)
         portal_banner(portal.url, say)
         if args.keep_running:
             signal.signal(signal.SIGTERM, _interrupt)
@@ -415,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m tests.sandbox` (and `make demo`); returns the exit code."""
     args = parse_args(argv)
     say = Console(sys.stdout)
-    banner(say)
+    banner(say, args.mode == "gateway")
     try:
         return run(args, say)
     except KeyboardInterrupt:

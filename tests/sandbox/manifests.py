@@ -26,6 +26,7 @@ __all__ = [
     "Example",
     "KindInfo",
     "apply_document",
+    "as_gateway_provider",
     "documents_of",
     "load_examples",
     "object_ref",
@@ -171,3 +172,11 @@ def apply_document(cluster: Cluster, document: dict[str, Any]) -> str:
 def documents_of(examples: Iterable[Example]) -> list[dict[str, Any]]:
     """All documents of these examples, in apply order."""
     return [document for example in examples for document in example.documents]
+
+
+def as_gateway_provider(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document itself, or, for a TykProvider, a copy driving the open-source Gateway's API
+    (`spec.mode: Gateway`; its URL and Secret are already the Gateway's, by substitution)."""
+    if doc.get("kind") != "TykProvider":
+        return doc
+    return {**doc, "spec": {**(doc.get("spec") or {}), "mode": "Gateway"}}

@@ -56,6 +56,7 @@ class Reason(StrEnum):
     SUSPENDED = "Suspended"
     # stalled until something changes
     UNAUTHORIZED = "Unauthorized"
+    POLICY_WRITES_REFUSED = "PolicyWritesRefused"
     TYK_REJECTED = "TykRejected"
     API_NOT_FOUND = "APINotFound"
     AUTH_TYPE_MISMATCH = "AuthTypeMismatch"

@@ -26,10 +26,10 @@ from ..models import TykProvider
 from ..services.context import Context
 from ..services.keys import KeyCheckCursor, check_keys
 from ..services.policies import repair_drift, tyk_failure
-from ..services.providers import check_provider, forget_provider
+from ..services.providers import check_provider, forget_provider, policy_writes_refused
 from ..services.request_book import RequestRecord
 from ..settings import OperatorSettings
-from ..tyk import TykError
+from ..tyk import TykError, TykPolicyWritesRefused
 from ._common import context_of, to_dict
 from .indexes import policy_objects, provider_referrers
 
@@ -135,7 +135,8 @@ async def provider_loop(
                         ctx.schedule(key, 0.0)
                 checked_generation = generation
                 fields = {
-                    "reachable": outcome.ready or outcome.reason is Reason.UNAUTHORIZED,
+                    "reachable": outcome.ready
+                    or outcome.reason in (Reason.UNAUTHORIZED, Reason.POLICY_WRITES_REFUSED),
                     "tykVersion": version,
                 }
                 if await ctx.write_status("tykproviders", data, outcome, fields):
@@ -163,15 +164,15 @@ async def provider_loop(
                     failure = tyk_failure(exc, "listing policies and keys")
                     state.ready = False
                     state.message = failure.message
-                    reason = (
-                        Reason.UNREACHABLE
-                        if failure.reason is Reason.TYK_UNAVAILABLE
-                        else Reason.UNAUTHORIZED
-                    )
-                    outcome = Outcome(reason, failure.message)
-                    if await ctx.write_status(
-                        "tykproviders", data, outcome, {"reachable": reason is Reason.UNAUTHORIZED}
-                    ):
+                    if isinstance(exc, TykPolicyWritesRefused):  # a drift repair's write was refused
+                        reason, state.message = Reason.POLICY_WRITES_REFUSED, policy_writes_refused(name)
+                    elif failure.reason is Reason.TYK_UNAVAILABLE:
+                        reason = Reason.UNREACHABLE
+                    else:
+                        reason = Reason.UNAUTHORIZED
+                    outcome = Outcome(reason, state.message)
+                    reachable = reason in (Reason.UNAUTHORIZED, Reason.POLICY_WRITES_REFUSED)
+                    if await ctx.write_status("tykproviders", data, outcome, {"reachable": reachable}):
                         ctx.emit(data, "Warning", str(reason), failure.message)
                     continue
             await _housekeeping(ctx)

@@ -109,6 +109,16 @@ class Context:
         state.message = message
         state.wake.set()
 
+    def provider_refused(self, provider: str, message: str) -> None:
+        """Tyk refused a kind of call through a provider by configuration: the provider stops being
+        Ready now and its loop re-checks at once (and reports why)."""
+        state = self.providers.get(provider)
+        if state is None:
+            return
+        state.ready = False
+        state.message = message
+        state.wake.set()
+
     def now(self) -> str:
         """The current time, RFC 3339."""
         return rfc3339(self.clock())

@@ -18,10 +18,10 @@ from ..core.policies import (
 from ..core.resolve import ResolutionError, resolve_apis
 from ..errors import ReconcileError, RetryableError, StalledError
 from ..models import APIProduct, Plan
-from ..tyk import TykAuthError, TykBackend, TykError, TykUnavailable
+from ..tyk import TykAuthError, TykBackend, TykError, TykPolicyWritesRefused, TykUnavailable
 from .context import Context, ProviderState
 from .deletion import LEFT_PROVIDER_GONE, report_left_in_tyk, tyk_for_cleanup
-from .providers import resolve_provider
+from .providers import policy_writes_refused, resolve_provider
 
 __all__ = [
     "PolicyObject",
@@ -98,6 +98,14 @@ async def _publish(
     desired = desired_policy(obj, provider, _adopted_id(obj))
     try:
         action, changes = await _apply(provider.backend, obj, desired)
+    except TykPolicyWritesRefused as exc:
+        # The Gateway's configuration changed since the provider was checked: the provider stops
+        # being Ready (its loop re-checks at once and says why); the object waits for it.
+        message = policy_writes_refused(provider.name)
+        ctx.provider_refused(provider.name, message)
+        raise RetryableError(
+            Reason.PROVIDER_NOT_READY, f'TykProvider "{provider.name}" is not Ready: {message}'
+        ) from exc
     except TykError as exc:
         raise tyk_failure(exc, f"writing policy {desired['id']}") from exc
     kind = obj.kind_name

@@ -16,7 +16,7 @@ from ..errors import NotYetKnown, RetryableError
 from ..kube import KubeError, KubeForbidden
 from ..models import TykProvider
 from ..models.base import LocalObjectRef, SecretKeyRef
-from ..tyk import TykAuthError, TykError, TykUnavailable
+from ..tyk import TykAuthError, TykError, TykPolicyWritesRefused, TykUnavailable
 from .context import Context, ProviderState
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "forget_provider",
     "manages",
     "not_managed_error",
+    "policy_writes_refused",
     "provider_class_of",
     "provider_config",
     "resolve_provider",
@@ -117,6 +118,17 @@ async def _backend_for(
     return backend, cache_key
 
 
+def policy_writes_refused(provider_name: str, url: str | None = None) -> str:
+    """What a person reads when a Gateway refuses policy writes, and what to do about it."""
+    where = f" at {url}" if url else ""
+    return (
+        f"the Tyk Gateway{where} refuses policy writes: it loads its policies from a Dashboard "
+        '(tyk.conf policies.policy_source: "service"). Either set policies.policy_source to "file" '
+        "with a policies.policy_path (and share that directory between the Gateways), or point "
+        f'TykProvider "{provider_name}" at the Dashboard with mode: Dashboard'
+    )
+
+
 async def check_provider(ctx: Context, provider: TykProvider) -> tuple[Outcome, str | None]:
     """Check that the provider's Secret exists and Tyk answers with it; remember the result.
 
@@ -151,6 +163,10 @@ async def check_provider(ctx: Context, provider: TykProvider) -> tuple[Outcome, 
         outcome = exc.outcome
     except TykAuthError as exc:
         outcome = Outcome(Reason.UNAUTHORIZED, f"Tyk rejected the credentials: {exc.tyk_message or exc}")
+    except TykPolicyWritesRefused:
+        outcome = Outcome(
+            Reason.POLICY_WRITES_REFUSED, policy_writes_refused(provider.name, provider.spec.url)
+        )
     except TykUnavailable as exc:
         outcome = Outcome(Reason.UNREACHABLE, f"Tyk at {provider.spec.url} is unreachable: {exc}")
     except TykError as exc:

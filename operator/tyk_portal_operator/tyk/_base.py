@@ -78,6 +78,10 @@ class TykClientBase:
         """Close the connection pool."""
         await self.aclose()
 
+    def _key_query(self) -> dict[str, str | int]:
+        """Query parameters every call addressing one key by its id sends (none by default)."""
+        return {}
+
     def _with_org(self, body: dict[str, Any]) -> dict[str, Any]:
         copy = dict(body)
         if self._org_id is not None and not copy.get("org_id"):
@@ -128,7 +132,7 @@ class TykClientBase:
             "PUT",
             self.key_path,
             {"id": key_id},
-            query={"suppress_reset": 1},
+            query={**self._key_query(), "suppress_reset": 1},
             json=self._with_org(session),
             idempotent=True,
             secrets=(key_id,),
@@ -144,6 +148,7 @@ class TykClientBase:
             "DELETE",
             self.key_path,
             {"id": key_id},
+            query=self._key_query() or None,
             idempotent=True,
             secrets=(key_id,),
             expected=frozenset({404}),

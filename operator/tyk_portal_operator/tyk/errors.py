@@ -15,6 +15,8 @@ instead of by string matching::
     |   |                        403 "Request body malformed.", and 500s that are known not
     |   |                        to be transient (``Failed to create key - policy not found``)
     |   +-- TykConflict          409, and 400 "policy name has already been used"
+    |   +-- TykPolicyWritesRefused  500 "Due to enabled service policy source ...": a Gateway
+    |                            whose policies come from a Dashboard refuses policy writes
     +-- TykUnexpectedResponse    a 2xx whose body is not what the endpoint documents
 
 Every error carries ``status_code`` (``None`` when no HTTP answer arrived), ``tyk_message``
@@ -44,6 +46,7 @@ __all__ = [
     "TykConflict",
     "TykError",
     "TykNotFound",
+    "TykPolicyWritesRefused",
     "TykRejected",
     "TykUnavailable",
     "TykUnexpectedResponse",
@@ -75,6 +78,7 @@ _NON_TRANSIENT_500_PREFIXES: tuple[str, ...] = (
     "failed to unmarshal",
     "delete failed",
 )
+_POLICY_WRITES_REFUSED_PREFIX = "due to enabled service policy source"
 _AUTH_403_PREFIXES: tuple[str, ...] = ("access denied", "attempted administrative access")
 _REJECTED_403_PREFIXES: tuple[str, ...] = ("request body malformed", "certificate with")
 _CONFLICT_400_FRAGMENTS: tuple[str, ...] = ("already been used", "already exists")
@@ -138,6 +142,11 @@ class TykRejected(TykError):
 
 class TykConflict(TykRejected):
     """The object clashes with an existing one (409, or a duplicate policy name)."""
+
+
+class TykPolicyWritesRefused(TykRejected):
+    """A Gateway that loads its policies from a Dashboard (``policies.policy_source: service``)
+    refuses policy writes through its own API, whatever the policy."""
 
 
 class TykUnexpectedResponse(TykError):
@@ -243,6 +252,8 @@ def error_for_response(response: httpx.Response, endpoint: str, *, secrets: Iter
         cls = TykConflict
     elif 400 <= status < 500 or status == 501:
         cls = TykRejected
+    elif status == 500 and _starts_with_any(raw, (_POLICY_WRITES_REFUSED_PREFIX,)):
+        cls = TykPolicyWritesRefused
     elif status >= 500:
         cls = TykRejected if is_known_non_transient_500(raw) else TykUnavailable
     else:

@@ -5,11 +5,20 @@ Differences from the Dashboard handled here (reproduced by ``tests/emulators/tyk
 * Auth header ``x-tyk-authorization: <gateway secret>``; a bad secret is a 403
   ``Attempted administrative access ...`` (mapped to :class:`TykAuthError`).
 * Lists are bare JSON arrays; bodies are lower-case (``status``, ``message``, ``key``).
-* Policy writes take effect only after ``GET /tyk/reload/group``, which every policy write
-  here triggers. The policy body must carry ``id`` (and on PUT it must equal the path id).
-* Deleting a missing policy answers ``500 "Delete failed"``: reported as already gone.
-* ``POST /tyk/policies`` writes ``<policy_path>/<id>.json``, so repeating it overwrites the same
-  file: unlike the Dashboard's policy create it is treated as idempotent and retried.
+* Policy writes are files (``<policy_path>/<id>.json``); ``GET /tyk/policies`` and the data plane
+  show what the Gateway *loaded*, so nothing takes effect until a reload. Every policy write here
+  is followed by ``GET /tyk/reload?block=true`` (this node has loaded it before the call returns,
+  so a key created next finds the policy) and ``GET /tyk/reload/group`` (every other node, via
+  pub/sub, asynchronously). The policy body must carry ``id`` (on PUT it must equal the path id).
+* Deleting a policy whose file is gone answers ``500 "Delete failed"``: reported as already gone;
+  if the Gateway still has it loaded (a reload was missed), it is reloaded then.
+* ``POST /tyk/policies`` overwrites the same file when repeated: unlike the Dashboard's policy
+  create it is treated as idempotent and retried.
+* With ``policies.policy_source: service`` the Gateway refuses policy writes (``500 "Due to
+  enabled service policy source ..."``, :class:`TykPolicyWritesRefused`); :meth:`check` finds out
+  without writing anything.
+* A custom key id is stored under a token naming the session's org; the Gateway finds it from
+  the raw id only when told the org (``?org_id=``), which every key call here sends.
 * ``GET /hello`` reports the Gateway version.
 """
 
@@ -19,7 +28,13 @@ from typing import Any
 
 from tyk_portal_operator.tyk._base import TykClientBase
 from tyk_portal_operator.tyk._http import json_body, json_object
-from tyk_portal_operator.tyk.errors import TykError, TykRejected, TykUnavailable, TykUnexpectedResponse
+from tyk_portal_operator.tyk.errors import (
+    TykError,
+    TykPolicyWritesRefused,
+    TykRejected,
+    TykUnavailable,
+    TykUnexpectedResponse,
+)
 from tyk_portal_operator.tyk.models import TykAPI, TykInfo, api_from_definition
 
 __all__ = ["GatewayClient"]
@@ -27,7 +42,10 @@ __all__ = ["GatewayClient"]
 _POLICIES = "/tyk/policies"
 _POLICY = "/tyk/policies/{id}"
 _KEY = "/tyk/keys/{id}"
-_RELOAD = "/tyk/reload/group"
+_RELOAD = "/tyk/reload"
+_RELOAD_GROUP = "/tyk/reload/group"
+# Addressed by the write check only; the mismatching body id means nothing is ever written.
+_WRITE_CHECK_ID = "tyk-portal-operator.write-check"
 
 
 class GatewayClient(TykClientBase):
@@ -50,32 +68,65 @@ class GatewayClient(TykClientBase):
             raise TykUnexpectedResponse(endpoint, "expected a JSON array", 200)
         return [item for item in body if isinstance(item, dict)]
 
+    def _key_query(self) -> dict[str, str | int]:
+        return {"org_id": self._org_id} if self._org_id else {}
+
     async def list_key_sessions(self) -> list[dict[str, Any]] | None:
         """The open-source Gateway lists key ids only (``/tyk/keys``), never sessions: None."""
         return None
 
     async def reload(self) -> None:
-        """Ask every Gateway of the cluster to reload APIs and policies (``/tyk/reload/group``).
+        """Make the Gateways load what was written: this node before returning
+        (``/tyk/reload?block=true``), then every node of the group (``/tyk/reload/group``).
 
         Raises:
             TykError: On any failure.
         """
-        await self._http.request("GET", _RELOAD, idempotent=True)
+        await self._http.request("GET", _RELOAD, query={"block": "true"}, idempotent=True)
+        await self._http.request("GET", _RELOAD_GROUP, idempotent=True)
+
+    async def _check_policy_writes(self) -> None:
+        """Find out whether the Gateway takes policy writes, without writing anything.
+
+        A PUT whose body id differs from the path id is refused before anything is written:
+        ``400 "Request ID does not match ..."`` where writes are allowed, but ``500 "Due to
+        enabled service policy source ..."`` first where policies come from a Dashboard.
+
+        Raises:
+            TykPolicyWritesRefused: Policies are Dashboard-managed (``policy_source: service``).
+            TykUnavailable: The Gateway cannot be reached.
+        """
+        try:
+            await self._http.request(
+                "PUT",
+                _POLICY,
+                {"id": _WRITE_CHECK_ID},
+                json={"id": f"{_WRITE_CHECK_ID}.mismatch"},
+                idempotent=True,
+                expected=frozenset({400}),
+            )
+        except (TykPolicyWritesRefused, TykUnavailable):
+            raise
+        except TykError:
+            pass  # any other answer says nothing about policy writes; the writes themselves will
 
     # --- connection -----------------------------------------------------------------------
 
     async def check(self) -> TykInfo:
-        """Verify the secret with ``GET /tyk/policies``, then read the version from ``/hello``.
+        """Verify the secret with ``GET /tyk/policies``, check that policy writes are possible,
+        then read the version from ``/hello``.
 
         Returns:
             What is known about the Gateway; ``version`` is ``None`` if ``/hello`` does not say.
 
         Raises:
             TykAuthError: The secret is wrong.
+            TykPolicyWritesRefused: The Gateway takes its policies from a Dashboard.
             TykUnavailable: The Gateway cannot be reached.
             TykError: Any other failure of the authenticated call.
         """
         await self._list(_POLICIES)
+        await self._check_policy_writes()
         version: str | None = None
         try:
             hello = json_body(await self._http.request("GET", "/hello", idempotent=True), "GET /hello")
@@ -143,7 +194,8 @@ class GatewayClient(TykClientBase):
 
         Raises:
             ValueError: If the policy has no ``id``.
-            TykRejected: Tyk refused the body (or policies are Dashboard-managed).
+            TykPolicyWritesRefused: Policies are Dashboard-managed (``policy_source: service``).
+            TykRejected: Tyk refused the body.
             TykError: On any other failure.
         """
         policy_id = policy.get("id")
@@ -190,6 +242,9 @@ class GatewayClient(TykClientBase):
             )
         except TykRejected as exc:
             if exc.status_code == 500 and exc.tyk_message.lower().startswith("delete failed"):
+                # The file is gone; a delete whose reload never happened leaves it loaded.
+                if await self.get_policy(policy_id) is not None:
+                    await self.reload()
                 return False
             raise
         if response.status_code == 404:
@@ -212,7 +267,13 @@ class GatewayClient(TykClientBase):
             TykError: On any failure other than 404.
         """
         response = await self._http.request(
-            "GET", _KEY, {"id": key_id}, idempotent=True, secrets=(key_id,), expected=frozenset({404})
+            "GET",
+            _KEY,
+            {"id": key_id},
+            query=self._key_query(),
+            idempotent=True,
+            secrets=(key_id,),
+            expected=frozenset({404}),
         )
         if response.status_code == 404:
             return None

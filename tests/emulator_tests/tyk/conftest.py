@@ -9,6 +9,7 @@ import pytest
 from tests.emulators.tyk import TykControl, TykEmulator
 
 API_KEY = "dash-secret"
+GATEWAY_SECRET = "gateway-secret"
 ORG = "org1"
 
 
@@ -23,7 +24,15 @@ def emu(tyk_emulator: TykEmulator) -> Iterator[TykEmulator]:
     """The shared emulator, reset to a clean state (data, log, faults, config) for each test."""
     with TykControl(tyk_emulator.url) as control:
         control.reset()
-        control.config(api_key=API_KEY, hash_keys=True, enable_hashed_keys_listing=True, page_size=10)
+        control.config(
+            api_key=API_KEY,
+            hash_keys=True,
+            enable_hashed_keys_listing=True,
+            page_size=10,
+            gateway_secret=GATEWAY_SECRET,
+            policy_source="file",
+            reload_delay=0.2,
+        )
     yield tyk_emulator
     with TykControl(tyk_emulator.url) as control:
         control.clear_faults()
@@ -39,6 +48,15 @@ def control(emu: TykEmulator) -> Iterator[TykControl]:
 def dash(emu: TykEmulator) -> Iterator[httpx.Client]:
     """A Dashboard API client sending the raw key, as Tyk's own tools do."""
     with httpx.Client(base_url=emu.url, headers={"Authorization": API_KEY}, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def gwapi(emu: TykEmulator) -> Iterator[httpx.Client]:
+    """A Gateway management API (/tyk/*) client sending the Gateway secret."""
+    with httpx.Client(
+        base_url=emu.gateway_url, headers={"x-tyk-authorization": GATEWAY_SECRET}, timeout=10
+    ) as client:
         yield client
 
 

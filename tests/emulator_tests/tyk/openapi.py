@@ -1,4 +1,4 @@
-"""Validate emulator responses against the published Dashboard OpenAPI document (when present)."""
+"""Validate emulator responses against the published Dashboard and Gateway OpenAPI documents (when present)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SPEC_PATH = REPO_ROOT.parent / "shared/reference/tyk/dashboard-swagger.yml"
+GATEWAY_SPEC_PATH = SPEC_PATH.parent / "gateway-swagger.yml"
 
 
 def _convert(node: Any) -> Any:
@@ -50,3 +51,22 @@ def validate(instance: Any, schema_name: str) -> None:
     assert schema_name in components["schemas"], f"spec has no schema {schema_name}"
     schema = {"$ref": f"#/components/schemas/{schema_name}", "components": components}
     jsonschema.Draft202012Validator(schema).validate(instance)
+
+
+@functools.cache
+def gateway_spec() -> dict[str, Any]:
+    """The Gateway's OpenAPI document (``gateway-swagger.yml``), schemas converted to JSON Schema."""
+    require_spec()
+    spec: dict[str, Any] = yaml.safe_load(GATEWAY_SPEC_PATH.read_text())
+    spec["components"] = _convert(spec["components"])
+    return spec
+
+
+def validate_gateway(instance: Any, schema: str | dict[str, Any]) -> None:
+    """Like :func:`validate`, against the Gateway document; ``schema`` is a component name or a
+    schema that may ``$ref`` the components (e.g. an array of them)."""
+    components = gateway_spec()["components"]
+    if isinstance(schema, str):
+        assert schema in components["schemas"], f"gateway spec has no schema {schema}"
+        schema = {"$ref": f"#/components/schemas/{schema}"}
+    jsonschema.Draft202012Validator({**schema, "components": components}).validate(instance)

@@ -40,6 +40,8 @@ class Core:
 
     state: TykState
     api_key: str
+    # The Gateway's tyk.conf "secret" (x-tyk-authorization on /tyk/*); None: the same as api_key.
+    gateway_secret: str | None = None
     faults: FaultBook = field(default_factory=FaultBook)
     log: RequestLog = field(default_factory=RequestLog)
     urls: dict[str, str] = field(default_factory=dict)
@@ -47,6 +49,10 @@ class Core:
     # closes the listening sockets (safe to await from a request on one of those listeners)
     apply_outage: Callable[[], Awaitable[None]] | None = None
     stop_listening: Callable[[], Awaitable[None]] | None = None
+
+    @property
+    def effective_gateway_secret(self) -> str:
+        return self.api_key if self.gateway_secret is None else self.gateway_secret
 
     def outage_for(self, server: str) -> bool:
         fault = self.faults.outage
@@ -116,6 +122,8 @@ async def dashboard_middleware(request: web.Request, handler: Handler) -> web.St
     if terminal is not None and terminal.mode == "error":
         core.log.record(server, request.method, path, query, terminal.status, fault="error")
         message = terminal.message or "Emulated failure"
+        if server == "gateway" and path.startswith("/tyk/"):
+            return json_response({"status": "error", "message": message}, terminal.status)
         if server == "gateway":
             return json_response({"error": message}, terminal.status)
         return error_response(terminal.status, message)
@@ -578,7 +586,10 @@ async def gateway_proxy(request: web.Request) -> web.Response:
 
 
 def add_gateway_routes(app: web.Application) -> None:
+    from .gateway_api import add_gateway_api_routes  # imports this module: registered here, lazily
+
     app.router.add_get("/hello", gateway_hello)
+    add_gateway_api_routes(app)  # /tyk/* before the data plane's catch-all
     app.router.add_route("*", "/{tail:.*}", gateway_proxy)
 
 
@@ -685,6 +696,12 @@ async def ctl_state(request: web.Request) -> web.Response:
             ],
             "oauth_clients": {api: list(c) for api, c in state.oauth_clients.items()},
             "certs": list(state.certs),
+            "gateway": {
+                "policy_files": sorted(state.policy_files),
+                "loaded_policies": sorted(state.loaded_policies),
+                "api_files": {api: d is not None for api, d in state.api_files.items()},
+                "reloads": state.reloads,
+            },
         }
     )
 
@@ -698,6 +715,8 @@ def _config(core: Core) -> JSON:
         "gateway_version": s.gateway_version,
         "enable_hashed_keys_listing": s.enable_hashed_keys_listing,
         "page_size": s.page_size,
+        "policy_source": s.policy_source,
+        "reload_delay": s.reload_delay,
     }
 
 
@@ -722,13 +741,24 @@ async def ctl_set_config(request: web.Request) -> web.Response:
         "version": str,
         "enable_hashed_keys_listing": bool,
         "page_size": int,
+        "gateway_secret": str,
+        "policy_source": str,
+        "reload_delay": (int, float),
     }
     for name, value in body.items():
-        if name not in kinds or not isinstance(value, kinds[name]):
+        if (
+            name not in kinds
+            or not isinstance(value, kinds[name])
+            or isinstance(value, bool) is not (kinds[name] is bool)
+        ):
             return json_response({"error": f"unknown or mistyped config field {name!r}"}, 400)
+    if body.get("policy_source", "file") not in ("file", "service"):
+        return json_response({"error": "policy_source must be 'file' or 'service'"}, 400)
     for name, value in body.items():
         if name == "api_key":
             core.api_key = value
+        elif name == "gateway_secret":
+            core.gateway_secret = value
         elif name == "version":
             core.state.dashboard_version = value
             core.state.gateway_version = value if value.startswith("v") else f"v{value}"

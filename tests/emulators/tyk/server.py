@@ -17,10 +17,10 @@ LISTENERS = ("dashboard", "gateway", "control")
 
 
 class TykEmulator:
-    """In-memory Tyk Dashboard + Gateway data plane on 127.0.0.1.
+    """In-memory Tyk Dashboard + Gateway (data plane and ``/tyk/*`` API) on 127.0.0.1.
 
     Three listeners: the Dashboard API (``url``, which also serves ``/_emulator/``), the Gateway data
-    plane (``gateway_url``) and a control-only port (``control_url``) that stays up during an outage
+    plane and management API (``gateway_url``) and a control-only port (``control_url``) that stays up during an outage
     fault so tests can clear it.
     """
 
@@ -36,11 +36,13 @@ class TykEmulator:
         control_port: int = 0,
         seed_apis: list[JSON] | None = None,
         version: str = "5.13.0",
+        gateway_secret: str | None = None,
     ) -> None:
         state = TykState(
             org_id=org_id, hash_keys=hash_keys, dashboard_version=version, gateway_version=f"v{version}"
         )
-        self.core = Core(state=state, api_key=api_key)
+        # gateway_secret: the Gateway API's x-tyk-authorization secret (None: the same as api_key).
+        self.core = Core(state=state, api_key=api_key, gateway_secret=gateway_secret)
         self.core.apply_outage = self._apply_outage
         self.core.stop_listening = self._stop_listening
         self.host = host

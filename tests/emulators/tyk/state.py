@@ -382,12 +382,39 @@ class TykState:
     certs: dict[str, JSON] = field(default_factory=dict)
     usage: dict[str, list[float]] = field(default_factory=dict)  # key -> request times (rate limiting)
     quota_used: dict[str, int] = field(default_factory=dict)
+    # Open-source Gateway API (/tyk/*, see gateway_api.py): what its writes put on disk, and what it
+    # loaded at its last reload. Writes are invisible to the data plane until a reload.
+    policy_source: str = "file"  # tyk.conf policies.policy_source: "file" or "service" (Dashboard)
+    reload_delay: float = 0.2  # seconds until a queued (non-blocking or group) reload happens
+    policy_files: dict[str, JSON] = field(default_factory=dict)  # id -> <policy_path>/<id>.json
+    loaded_policies: dict[str, JSON] = field(default_factory=dict)  # id -> policy loaded at last reload
+    api_files: dict[str, JSON | None] = field(default_factory=dict)  # api_id -> written (None: deleted)
+    reloads: int = 0
+    reload_queued: bool = False
+    reset_count: int = 0  # a reload queued before a reset never happens
 
     def reset(self) -> None:
         for store in (self.policies, self.apis, self.keys, self.oauth_clients, self.certs):
             store.clear()
         self.usage.clear()
         self.quota_used.clear()
+        for files in (self.policy_files, self.loaded_policies, self.api_files):
+            files.clear()
+        self.reloads = 0
+        self.reload_queued = False
+        self.reset_count += 1
+
+    def gateway_reload(self) -> None:
+        """What a Gateway reload does: load the policy files (unless policies come from the
+        Dashboard) and the API definition files written since the last reload."""
+        self.loaded_policies = copy.deepcopy(self.policy_files) if self.policy_source == "file" else {}
+        for api_id, definition in list(self.api_files.items()):
+            if definition is None:
+                self.apis.pop(api_id, None)
+            else:
+                self.add_api(definition)
+        self.api_files.clear()
+        self.reloads += 1
 
     # -- policies ---------------------------------------------------------------------------------
 
@@ -397,11 +424,14 @@ class TykState:
         return next((p for p in self.policies.values() if p.get("id") == ref), None)
 
     def gateway_policies(self) -> dict[str, JSON]:
-        """What a Gateway loads: active policies, keyed by ``id`` (the first wins on duplicates)."""
+        """What a Gateway loads: active Dashboard policies, keyed by ``id`` (the first wins on
+        duplicates), and the policy files it loaded at its last reload (files carry no ``active``
+        filter: the Gateway loads every file)."""
         loaded: dict[str, JSON] = {}
         for pol in self.policies.values():
             if pol.get("active") is True:
                 loaded.setdefault(pol.get("id") or pol["_id"], pol)
+        loaded.update(self.loaded_policies)
         return loaded
 
     def _check_unique_name(self, name: str, own_id: str | None) -> None:

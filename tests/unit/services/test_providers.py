@@ -14,7 +14,7 @@ from tyk_portal_operator.models import TykProvider
 from tyk_portal_operator.services.context import Context
 from tyk_portal_operator.services.providers import check_provider
 from tyk_portal_operator.settings import OperatorSettings
-from tyk_portal_operator.tyk import TykAuthError, TykInfo
+from tyk_portal_operator.tyk import TykAuthError, TykInfo, TykPolicyWritesRefused
 
 
 class FakeKube:
@@ -103,6 +103,25 @@ async def test_missing_ca_secret_and_rejected_key_are_reported() -> None:
     outcome, _ = await check_provider(ctx, _provider())
     assert outcome.reason == "Unauthorized"
     assert "s3cret" not in outcome.message
+    assert not ctx.providers["prod"].ready
+
+
+async def test_a_gateway_refusing_policy_writes_says_what_to_change() -> None:
+    refused = TykPolicyWritesRefused("PUT /tyk/policies/{id}", "Due to enabled service policy source", 500)
+    ctx = _context({("ops", "k"): {"key": "s3cret"}}, RecordingBackend(fail=refused), [])
+    outcome, _ = await check_provider(ctx, _provider(mode="Gateway"))
+    assert outcome.reason == "PolicyWritesRefused"
+    assert not outcome.ready and outcome.reason.severity == "Stalled"
+    # Names the setting, both ways out, and the provider.
+    for words in (
+        "https://tyk.example",
+        "policy_source",
+        '"file"',
+        "policy_path",
+        "mode: Dashboard",
+        '"prod"',
+    ):
+        assert words in outcome.message
     assert not ctx.providers["prod"].ready
 
 

@@ -17,6 +17,7 @@ from tyk_portal_operator.tyk import (
     TykBackend,
     TykInfo,
     TykNotFound,
+    TykPolicyWritesRefused,
     TykRejected,
     TykUnavailable,
 )
@@ -31,6 +32,13 @@ POLICY: dict[str, Any] = {"id": "dev.plan.shop.gold", "name": "gold", "rate": 10
 SESSION: dict[str, Any] = {"apply_policies": ["dev.plan.shop.gold"]}
 RELOADED = ok_json({"status": "ok", "message": ""})
 ADMIN_DENIED = "Attempted administrative access with invalid or missing key!"
+SERVICE_SOURCE = "Due to enabled service policy source, please use the Dashboard API"
+# The answer to the write check where policy writes are allowed: refused for the id mismatch.
+WRITES_ALLOWED = gateway_error(
+    400, "Request ID does not match that in policy! For Update operations these must match."
+)
+WRITE_CHECK = "PUT /tyk/policies/tyk-portal-operator.write-check"
+RELOAD_CALLS = ["GET /tyk/reload?block=true", "GET /tyk/reload/group"]
 
 Factory = Callable[..., GatewayClient]
 
@@ -51,19 +59,38 @@ async def make_client() -> AsyncIterator[Factory]:
 
 async def test_check_authenticates_and_reads_version(make_client: Factory) -> None:
     hello = {"status": "pass", "version": "v5.8.2", "description": "Tyk GW", "details": {}}
-    script = Script(ok_json([POLICY]), ok_json(hello))
+    script = Script(ok_json([POLICY]), WRITES_ALLOWED, ok_json(hello))
     client = make_client(script)
 
     assert await client.check() == TykInfo(backend="gateway", version="v5.8.2")
-    assert script.calls == ["GET /tyk/policies", "GET /hello"]
+    assert script.calls == ["GET /tyk/policies", WRITE_CHECK, "GET /hello"]
     assert script.requests[0].headers["x-tyk-authorization"] == SECRET
     assert "authorization" not in script.requests[0].headers
+    # The write check can write nothing: its body names another policy than its path.
+    assert script.body(1) == {"id": "tyk-portal-operator.write-check.mismatch"}
 
 
 async def test_check_without_hello_has_no_version(make_client: Factory) -> None:
-    client = make_client(Script(ok_json([]), httpx.Response(404, text="404 page not found")))
+    client = make_client(Script(ok_json([]), WRITES_ALLOWED, httpx.Response(404, text="404 page not found")))
 
     assert await client.check() == TykInfo(backend="gateway", version=None)
+
+
+async def test_check_finds_a_gateway_whose_policies_come_from_a_dashboard(make_client: Factory) -> None:
+    script = Script(ok_json([POLICY]), gateway_error(500, SERVICE_SOURCE))
+    client = make_client(script)
+
+    with pytest.raises(TykPolicyWritesRefused) as caught:
+        await client.check()
+    assert isinstance(caught.value, TykRejected)
+    assert script.calls == ["GET /tyk/policies", WRITE_CHECK]  # a refusal, not retried
+
+
+async def test_check_ignores_other_answers_to_the_write_check(make_client: Factory) -> None:
+    script = Script(ok_json([]), httpx.Response(404, text="404 page not found"), ok_json({"version": "v4.3"}))
+    client = make_client(script)
+
+    assert await client.check() == TykInfo(backend="gateway", version="v4.3")
 
 
 async def test_bad_secret_is_auth_error(make_client: Factory) -> None:
@@ -94,13 +121,16 @@ async def test_get_policy_found_and_missing(make_client: Factory) -> None:
     assert await client.get_policy("dev.plan.shop.gone") is None
 
 
-async def test_policy_writes_reload_the_group(make_client: Factory) -> None:
+async def test_policy_writes_reload_this_node_then_the_group(make_client: Factory) -> None:
     script = Script(
         ok_json({"key": "dev.plan.shop.gold", "status": "ok", "action": "added"}),
         RELOADED,
+        RELOADED,
         ok_json({"key": "dev.plan.shop.gold", "status": "ok", "action": "modified"}),
         RELOADED,
+        RELOADED,
         ok_json({"key": "dev.plan.shop.gold", "status": "ok", "action": "deleted"}),
+        RELOADED,
         RELOADED,
     )
     client = make_client(script, org_id="org1")
@@ -108,16 +138,16 @@ async def test_policy_writes_reload_the_group(make_client: Factory) -> None:
     assert await client.create_policy(POLICY) == "dev.plan.shop.gold"
     assert script.body(0) == {**POLICY, "org_id": "org1"}
     await client.update_policy("dev.plan.shop.gold", {"name": "gold"})
-    assert script.body(2)["id"] == "dev.plan.shop.gold"
+    assert script.body(3)["id"] == "dev.plan.shop.gold"
     assert await client.delete_policy("dev.plan.shop.gold") is True
 
     assert script.calls == [
         "POST /tyk/policies",
-        "GET /tyk/reload/group",
+        *RELOAD_CALLS,
         "PUT /tyk/policies/dev.plan.shop.gold",
-        "GET /tyk/reload/group",
+        *RELOAD_CALLS,
         "DELETE /tyk/policies/dev.plan.shop.gold",
-        "GET /tyk/reload/group",
+        *RELOAD_CALLS,
     ]
 
 
@@ -131,18 +161,32 @@ async def test_create_policy_without_id_is_refused_locally(make_client: Factory)
 
 
 async def test_delete_failed_500_means_gone(make_client: Factory) -> None:
-    script = Script(gateway_error(500, "Delete failed"))
+    script = Script(gateway_error(500, "Delete failed"), gateway_error(404, "Policy not found"))
     client = make_client(script)
 
     assert await client.delete_policy("dev.plan.shop.gone") is False
-    assert script.calls == ["DELETE /tyk/policies/dev.plan.shop.gone"]
+    assert script.calls == ["DELETE /tyk/policies/dev.plan.shop.gone", "GET /tyk/policies/dev.plan.shop.gone"]
+
+
+async def test_delete_failed_while_still_loaded_reloads(make_client: Factory) -> None:
+    """A delete whose reload never happened (a crash in between): the file is gone but the Gateway
+    still has the policy loaded; deleting again reloads instead of leaving it in force."""
+    script = Script(gateway_error(500, "Delete failed"), ok_json(POLICY), RELOADED)
+    client = make_client(script)
+
+    assert await client.delete_policy("dev.plan.shop.gold") is False
+    assert script.calls == [
+        "DELETE /tyk/policies/dev.plan.shop.gold",
+        "GET /tyk/policies/dev.plan.shop.gold",
+        *RELOAD_CALLS,
+    ]
 
 
 async def test_service_policy_source_is_rejected(make_client: Factory) -> None:
-    script = Script(gateway_error(500, "Due to enabled service policy source, please use the Dashboard API"))
+    script = Script(gateway_error(500, SERVICE_SOURCE))
     client = make_client(script)
 
-    with pytest.raises(TykRejected):
+    with pytest.raises(TykPolicyWritesRefused):
         await client.create_policy(POLICY)
     assert len(script.requests) == 1
 
@@ -169,6 +213,23 @@ async def test_key_lifecycle(make_client: Factory) -> None:
         "PUT /tyk/keys/k%2F1?suppress_reset=1",
         "DELETE /tyk/keys/k%2F1",
         "DELETE /tyk/keys/k%2F1",
+    ]
+
+
+async def test_key_calls_name_the_org_so_the_gateway_finds_a_custom_id(make_client: Factory) -> None:
+    """The Gateway stores a custom id under a token naming the org and rebuilds it from ?org_id=."""
+    script = Script(
+        ok_json(SESSION), ok_json({"status": "ok", "action": "modified"}), ok_json({"action": "deleted"})
+    )
+    client = make_client(script, org_id="org1")
+
+    await client.get_key("k1")
+    await client.update_key("k1", SESSION)
+    await client.delete_key("k1")
+    assert script.calls == [
+        "GET /tyk/keys/k1?org_id=org1",
+        "PUT /tyk/keys/k1?org_id=org1&suppress_reset=1",
+        "DELETE /tyk/keys/k1?org_id=org1",
     ]
 
 
