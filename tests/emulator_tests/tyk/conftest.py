@@ -14,7 +14,7 @@ ORG = "org1"
 
 @pytest.fixture(scope="session")
 def tyk_emulator() -> Iterator[TykEmulator]:
-    with TykEmulator(api_key=API_KEY, org_id=ORG, hash_keys=True) as emu:
+    with TykEmulator(api_key=API_KEY, org_id=ORG, hash_keys=True, gateway_tls=True) as emu:
         yield emu
 
 
@@ -23,7 +23,13 @@ def emu(tyk_emulator: TykEmulator) -> Iterator[TykEmulator]:
     """The shared emulator, reset to a clean state (data, log, faults, config) for each test."""
     with TykControl(tyk_emulator.url) as control:
         control.reset()
-        control.config(api_key=API_KEY, hash_keys=True, enable_hashed_keys_listing=True, page_size=10)
+        control.config(
+            api_key=API_KEY,
+            hash_keys=True,
+            enable_hashed_keys_listing=True,
+            page_size=10,
+            oauth_token_expire=3600,
+        )
     yield tyk_emulator
     with TykControl(tyk_emulator.url) as control:
         control.clear_faults()
