@@ -15,7 +15,7 @@ ORG = "org1"
 
 @pytest.fixture(scope="session")
 def tyk_emulator() -> Iterator[TykEmulator]:
-    with TykEmulator(api_key=API_KEY, org_id=ORG, hash_keys=True) as emu:
+    with TykEmulator(api_key=API_KEY, org_id=ORG, hash_keys=True, gateway_tls=True) as emu:
         yield emu
 
 
@@ -32,6 +32,7 @@ def emu(tyk_emulator: TykEmulator) -> Iterator[TykEmulator]:
             gateway_secret=GATEWAY_SECRET,
             policy_source="file",
             reload_delay=0.2,
+            oauth_token_expire=3600,
         )
     yield tyk_emulator
     with TykControl(tyk_emulator.url) as control:

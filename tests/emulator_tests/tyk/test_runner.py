@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -61,3 +62,33 @@ def test_runner_with_yaml_seed(tmp_path: Path) -> None:
     with run(*args) as (url, _):
         r = httpx.get(f"{url}/api/apis/inv", headers={"Authorization": "dash-secret"})
         assert r.json()["api_definition"]["proxy"]["listen_path"] == "/inv/"
+
+
+def test_runner_with_tls_gateway(tmp_path: Path) -> None:
+    ca_file = tmp_path / "gateway-ca.pem"
+    tls_port = free_port()
+    args = ["--port", str(free_port()), "--gateway-port", str(free_port()), "--seed-apis", "demo"]
+    tls_args = ["--gateway-tls", "--gateway-tls-port", str(tls_port), "--gateway-tls-ca-out", str(ca_file)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.emulators.tyk", *args, *tls_args],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(4)]
+        assert lines[2].split()[-1] == f"https://127.0.0.1:{tls_port}", lines
+        assert lines[3].split()[-1] == str(ca_file)
+        info = httpx.get(f"{lines[0].split()[-1]}/_emulator/info").json()
+        assert info["gateway_tls_url"] == f"https://127.0.0.1:{tls_port}"
+        assert info["gateway_tls_ca_pem"] == ca_file.read_text()
+        # the server certificate verifies against the CA written out
+        r = httpx.get(
+            f"https://127.0.0.1:{tls_port}/weather/", verify=ssl.create_default_context(cafile=ca_file)
+        )
+        assert r.status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

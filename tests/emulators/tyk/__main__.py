@@ -2,6 +2,7 @@
 
     python -m tests.emulators.tyk --port 3000 --gateway-port 8080 --api-key KEY --org-id ORG \
         [--seed-apis FILE.yaml|demo] [--control-port N] [--no-hash-keys]
+        [--gateway-tls [--gateway-tls-port 8443] [--gateway-tls-ca-out FILE]]
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--org-id", default="org1")
     parser.add_argument("--no-hash-keys", action="store_true")
     parser.add_argument("--seed-apis", help="YAML file with API definitions, or 'demo'")
+    parser.add_argument(
+        "--gateway-tls", action="store_true", help="also serve the Gateway over HTTPS (client certificates)"
+    )
+    parser.add_argument("--gateway-tls-port", type=int, default=8443, help="HTTPS Gateway port")
+    parser.add_argument("--gateway-tls-ca-out", help="write the HTTPS Gateway's CA certificate (PEM) here")
     args = parser.parse_args(argv)
 
     emu = TykEmulator(
@@ -53,6 +59,8 @@ def main(argv: list[str] | None = None) -> None:
         gateway_port=args.gateway_port,
         control_port=args.control_port,
         seed_apis=load_seed(args.seed_apis),
+        gateway_tls=args.gateway_tls,
+        gateway_tls_port=args.gateway_tls_port,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -60,6 +68,11 @@ def main(argv: list[str] | None = None) -> None:
     emu.start()
     print(f"Tyk Dashboard emulator: {emu.url}", flush=True)
     print(f"Tyk Gateway emulator:   {emu.gateway_url}", flush=True)
+    if args.gateway_tls:
+        print(f"Tyk Gateway over TLS:   {emu.gateway_tls_url}", flush=True)
+        if args.gateway_tls_ca_out:
+            Path(args.gateway_tls_ca_out).write_text(emu.gateway_tls_ca_pem)
+            print(f"Its CA certificate:     {args.gateway_tls_ca_out}", flush=True)
     print(f"Control endpoints:      {emu.url}/_emulator/ (also {emu.control_url}/_emulator/)", flush=True)
     print(f"APIs seeded: {', '.join(sorted(emu.state.apis)) or 'none'}", flush=True)
     try:

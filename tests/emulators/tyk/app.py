@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import copy
-import hashlib
 import json
 import re
 import secrets
@@ -16,7 +14,10 @@ from typing import Any
 
 from aiohttp import web
 
+from .certs import certificate_key_id, check_session_certificates
+from .dataplane_auth import Authenticated, Keyless, Refused, Reply, authenticate
 from .faults import Fault, FaultBook, RequestLog
+from .gateway_tls import GatewayTLS
 from .state import (
     JSON,
     MalformedBody,
@@ -49,6 +50,7 @@ class Core:
     # closes the listening sockets (safe to await from a request on one of those listeners)
     apply_outage: Callable[[], Awaitable[None]] | None = None
     stop_listening: Callable[[], Awaitable[None]] | None = None
+    gateway_tls: GatewayTLS | None = None  # set by the server when it runs the TLS Gateway listener
 
     @property
     def effective_gateway_secret(self) -> str:
@@ -277,7 +279,13 @@ def _check_hashed(core: Core, request: web.Request) -> bool:
 
 async def create_key(request: web.Request) -> web.Response:
     core = request.app[CORE_KEY]
-    stored, key_id = core.state.create_key(await read_json(request), request.match_info.get("key_id"))
+    body = await read_json(request)
+    custom_id = request.match_info.get("key_id")
+    if isinstance(body, dict):
+        check_session_certificates(core.state, body, None)
+        if custom_id is None:
+            custom_id = certificate_key_id(core.state, body)
+    stored, key_id = core.state.create_key(body, custom_id)
     return json_response(core.state.key_data(stored, key_id=key_id))
 
 
@@ -298,7 +306,11 @@ async def get_key(request: web.Request) -> web.Response:
 async def update_key(request: web.Request) -> web.Response:
     core = request.app[CORE_KEY]
     hashed = _check_hashed(core, request)
-    stored = core.state.update_key(request.match_info["key_id"], await read_json(request), hashed)
+    body = await read_json(request)
+    existing = core.state.find_key(request.match_info["key_id"], hashed)
+    if isinstance(body, dict) and existing is not None:
+        check_session_certificates(core.state, body, existing.session)
+    stored = core.state.update_key(request.match_info["key_id"], body, hashed)
     return json_response(core.state.key_data(stored))
 
 
@@ -308,137 +320,9 @@ async def delete_key(request: web.Request) -> web.Response:
     return json_response(envelope("OK", "Key deleted successfully."))
 
 
-def _oauth_api(request: web.Request) -> tuple[Core, str]:
-    core = request.app[CORE_KEY]
-    api = core.state.find_api(request.match_info["api_id"])
-    if api is None:
-        raise TykError(400, "API Reference not found.")
-    return core, api["api_definition"]["api_id"]
-
-
-async def create_oauth_client(request: web.Request) -> web.Response:
-    core, api_id = _oauth_api(request)
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise MalformedBody()
-    policy_id = body.get("policy_id", "")
-    if policy_id and core.state.find_policy(policy_id) is None:
-        raise TykError(500, "Could not retrieve policy details.")
-    client = {
-        "client_id": body.get("client_id") or secrets.token_hex(16),
-        "secret": body.get("secret") or base64.b64encode(secrets.token_bytes(24)).decode(),
-        "redirect_uri": body.get("redirect_uri", ""),
-        "policy_id": policy_id,
-        "meta_data": body.get("meta_data") or {},
-        "description": body.get("description", ""),
-        "client_name": body.get("client_name", ""),
-    }
-    core.state.oauth_clients.setdefault(api_id, {})[client["client_id"]] = client
-    return json_response(client)
-
-
-async def list_oauth_clients(request: web.Request) -> web.Response:
-    core, api_id = _oauth_api(request)
-    apps = list(core.state.oauth_clients.get(api_id, {}).values())
-    page, pages = paginate(apps, request.query.get("p", "-1"), core.state.page_size)
-    return json_response({"apps": page, "pages": pages})
-
-
-def _oauth_client(request: web.Request) -> tuple[Core, str, JSON]:
-    core, api_id = _oauth_api(request)
-    client = core.state.oauth_clients.get(api_id, {}).get(request.match_info["client_id"])
-    if client is None:
-        raise TykError(404, "Could not retrieve app detail.")
-    return core, api_id, client
-
-
-async def get_oauth_client(request: web.Request) -> web.Response:
-    return json_response(_oauth_client(request)[2])
-
-
-async def delete_oauth_client(request: web.Request) -> web.Response:
-    core, api_id, client = _oauth_client(request)
-    del core.state.oauth_clients[api_id][client["client_id"]]
-    return json_response(envelope("OK", "OAuth client deleted successfully."))
-
-
-async def oauth_tokens(request: web.Request) -> web.Response:
-    _oauth_client(request)
-    return json_response([])
-
-
-_PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", re.S)
-
-
-async def upload_cert(request: web.Request) -> web.Response:
-    core = request.app[CORE_KEY]
-    pem = b""
-    if request.content_type.startswith("multipart/"):
-        form = await request.post()
-        part = form.get("cert") or form.get("file")
-        if isinstance(part, web.FileField):
-            pem = part.file.read()
-        elif isinstance(part, str):
-            pem = part.encode()
-    else:
-        pem = await request.read()
-    if not pem.strip():
-        raise TykError(500, "Failed to read response body, body empty.")
-    match = _PEM_CERT.search(pem)
-    try:
-        der = base64.b64decode(b"".join(match.group(1).split())) if match else pem
-    except ValueError:
-        der = pem
-    fingerprint = hashlib.sha256(der).hexdigest()
-    cert_id = core.state.org_id + fingerprint
-    if cert_id in core.state.certs:
-        raise TykError(404, f"Could not create certificate.Certificate with {cert_id} ID already exists.")
-    core.state.certs[cert_id] = {
-        "id": cert_id,
-        "fingerprint": fingerprint,
-        "has_private": b"PRIVATE KEY-----" in pem,
-        "pem": pem.decode(errors="replace"),
-        "uploaded": time.time(),
-    }
-    return json_response({"id": cert_id, "message": "Certificate added.", "status": "ok"})
-
-
-def _cert_meta(cert: JSON) -> JSON:
-    return {"id": cert["id"], "fingerprint": cert["fingerprint"], "has_private": cert["has_private"]}
-
-
-async def list_certs(request: web.Request) -> web.Response:
-    core = request.app[CORE_KEY]
-    certs = list(core.state.certs.values())
-    if request.query.get("filter") == "with_pk":
-        certs = [c for c in certs if c["has_private"]]
-    elif request.query.get("filter") == "without_pk":
-        certs = [c for c in certs if not c["has_private"]]
-    page, pages = paginate(certs, request.query.get("p", "-1"), core.state.page_size)
-    if request.query.get("mode") == "detailed":
-        return json_response({"cert_basics": [_cert_meta(c) for c in page], "pages": pages})
-    return json_response({"certs": [c["id"] for c in page], "pages": pages})
-
-
-async def get_cert(request: web.Request) -> web.Response:
-    cert = request.app[CORE_KEY].state.certs.get(request.match_info["cert_id"])
-    if cert is None:
-        raise TykError(
-            404,
-            f"Could not retrieve certificate details. Certificate with {request.match_info['cert_id']} "
-            "ID not found.",
-        )
-    return json_response(_cert_meta(cert))
-
-
-async def delete_cert(request: web.Request) -> web.Response:
-    certs = request.app[CORE_KEY].state.certs
-    if certs.pop(request.match_info["cert_id"], None) is None:
-        raise TykError(404, "Could not delete certificate.")
-    return json_response({"message": "removed", "status": "ok"})
-
-
 def add_dashboard_routes(app: web.Application) -> None:
+    from .credential_routes import add_cert_routes, add_oauth_routes  # they import this module
+
     r = app.router
     r.add_get("/api/portal/policies", list_policies)
     r.add_post("/api/portal/policies", create_policy)
@@ -450,11 +334,7 @@ def add_dashboard_routes(app: web.Application) -> None:
     r.add_post("/api/apis", create_api)
     r.add_get("/api/apis/search", list_apis)
     r.add_get("/api/apis/keys", list_key_ids)
-    r.add_get("/api/apis/oauth/{api_id}", list_oauth_clients)
-    r.add_post("/api/apis/oauth/{api_id}", create_oauth_client)
-    r.add_get("/api/apis/oauth/{api_id}/{client_id}", get_oauth_client)
-    r.add_delete("/api/apis/oauth/{api_id}/{client_id}", delete_oauth_client)
-    r.add_get("/api/apis/oauth/{api_id}/{client_id}/tokens", oauth_tokens)
+    add_oauth_routes(app)
     r.add_get("/api/apis/{api_id}/keys", list_key_ids)
     r.add_get("/api/apis/{api_id}", get_api)
     r.add_put("/api/apis/{api_id}", update_api)
@@ -466,10 +346,7 @@ def add_dashboard_routes(app: web.Application) -> None:
     r.add_get("/api/keys/{key_id:.+}", get_key)
     r.add_put("/api/keys/{key_id:.+}", update_key)
     r.add_delete("/api/keys/{key_id:.+}", delete_key)
-    r.add_get("/api/certs", list_certs)
-    r.add_post("/api/certs", upload_cert)
-    r.add_get("/api/certs/{cert_id}", get_cert)
-    r.add_delete("/api/certs/{cert_id}", delete_cert)
+    add_cert_routes(app)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -526,18 +403,15 @@ async def gateway_proxy(request: web.Request) -> web.Response:
     api_id = api["api_id"]
     prefix = (api.get("proxy", {}).get("listen_path") or "/").rstrip("/")
     rel_path = request.path[len(prefix) :] or "/"
-    if api.get("use_keyless"):
+    outcome = await authenticate(state, api, rel_path, request)
+    if isinstance(outcome, Reply):
+        return json_response(outcome.body, outcome.status)
+    if isinstance(outcome, Refused):
+        return gateway_error(outcome.status, outcome.message, outcome.reason)
+    if isinstance(outcome, Keyless):
         return json_response({"api_id": api_id, "keyless": True, "path": rel_path, "method": request.method})
-    header_name = (api.get("auth") or {}).get("auth_header_name") or "Authorization"
-    presented = request.headers.get(header_name, "").strip()
-    if presented.lower().startswith("bearer "):
-        presented = presented[7:].strip()
-    if not presented:
-        return gateway_error(401, "Authorization field missing")
-    stored = state.gateway_lookup(presented)
-    if stored is None:
-        return gateway_error(403, "Access to this API has been disallowed", "unknown key")
-    raw_session = stored.request_session()
+    assert isinstance(outcome, Authenticated)
+    raw_session, usage_key = outcome.session, outcome.usage_key
     expires = raw_session.get("expires") or 0
     if expires > 0 and expires < time.time():
         # [choice] the brief asks for 403; a real Gateway answers 401 "Key has expired, please renew".
@@ -557,17 +431,17 @@ async def gateway_proxy(request: web.Request) -> web.Response:
     limits = effective_limits(session, api_id)
     now = time.monotonic()
     if limits["rate"] > 0 and limits["per"] > 0:
-        window = [t for t in state.usage.get(stored.key, []) if now - t < limits["per"]]
+        window = [t for t in state.usage.get(usage_key, []) if now - t < limits["per"]]
         if len(window) >= limits["rate"]:
-            state.usage[stored.key] = window
+            state.usage[usage_key] = window
             return gateway_error(429, "Rate Limit Exceeded", "rate limit")
         window.append(now)
-        state.usage[stored.key] = window
+        state.usage[usage_key] = window
     if limits["quota_max"] > 0:
-        used = state.quota_used.get(stored.key, 0)
+        used = state.quota_used.get(usage_key, 0)
         if used >= limits["quota_max"]:
             return gateway_error(403, "Quota exceeded", "quota")
-        state.quota_used[stored.key] = used + 1
+        state.quota_used[usage_key] = used + 1
     return json_response(
         {
             "api_id": api_id,
@@ -702,6 +576,7 @@ async def ctl_state(request: web.Request) -> web.Response:
                 "api_files": {api: d is not None for api, d in state.api_files.items()},
                 "reloads": state.reloads,
             },
+            "oauth_tokens": len(state.oauth_tokens),
         }
     )
 
@@ -717,6 +592,7 @@ def _config(core: Core) -> JSON:
         "page_size": s.page_size,
         "policy_source": s.policy_source,
         "reload_delay": s.reload_delay,
+        "oauth_token_expire": s.oauth_token_expire,
     }
 
 
@@ -744,6 +620,7 @@ async def ctl_set_config(request: web.Request) -> web.Response:
         "gateway_secret": str,
         "policy_source": str,
         "reload_delay": (int, float),
+        "oauth_token_expire": int,
     }
     for name, value in body.items():
         if (

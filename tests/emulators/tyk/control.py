@@ -25,6 +25,9 @@ class TykControl:
         self.info: JSON = info.json()
         self.control_url: str = self.info.get("control_url") or self.base_url
         self.gateway_url: str = self.info.get("gateway_url", "")
+        # set when the emulator runs its HTTPS Gateway listener (client certificates), else ""
+        self.gateway_tls_url: str = self.info.get("gateway_tls_url", "")
+        self.gateway_tls_ca_pem: str = self.info.get("gateway_tls_ca_pem", "")
 
     def close(self) -> None:
         self._client.close()

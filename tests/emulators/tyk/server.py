@@ -11,17 +11,19 @@ from typing import Any
 from aiohttp import web
 
 from .app import Core, make_app
+from .gateway_tls import GatewayTLS
 from .state import JSON, TykState
 
-LISTENERS = ("dashboard", "gateway", "control")
+LISTENERS = ("dashboard", "gateway", "control", "gateway_tls")
 
 
 class TykEmulator:
     """In-memory Tyk Dashboard + Gateway (data plane and ``/tyk/*`` API) on 127.0.0.1.
 
     Three listeners: the Dashboard API (``url``, which also serves ``/_emulator/``), the Gateway data
-    plane and management API (``gateway_url``) and a control-only port (``control_url``) that stays up during an outage
-    fault so tests can clear it.
+    plane and management API (``gateway_url``) and a control-only port (``control_url``) that stays
+    up during an outage fault so tests can clear it. With ``gateway_tls=True`` a fourth serves the same data plane over
+    HTTPS (``gateway_tls_url``, its CA in ``gateway_tls_ca_pem``), requesting client certificates.
     """
 
     def __init__(
@@ -37,6 +39,8 @@ class TykEmulator:
         seed_apis: list[JSON] | None = None,
         version: str = "5.13.0",
         gateway_secret: str | None = None,
+        gateway_tls: bool = False,
+        gateway_tls_port: int = 0,
     ) -> None:
         state = TykState(
             org_id=org_id, hash_keys=hash_keys, dashboard_version=version, gateway_version=f"v{version}"
@@ -47,6 +51,9 @@ class TykEmulator:
         self.core.stop_listening = self._stop_listening
         self.host = host
         self._ports: dict[str, int] = {"dashboard": port, "gateway": gateway_port, "control": control_port}
+        if gateway_tls:
+            self.core.gateway_tls = GatewayTLS(host)
+            self._ports["gateway_tls"] = gateway_tls_port
         self._runners: dict[str, web.AppRunner] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -72,6 +79,20 @@ class TykEmulator:
     @property
     def control_url(self) -> str:
         return self._url("control")
+
+    @property
+    def gateway_tls_url(self) -> str:
+        """The HTTPS data plane (only with ``gateway_tls=True``)."""
+        if self.core.gateway_tls is None:
+            raise RuntimeError("TykEmulator was started without gateway_tls")
+        return self._url("gateway_tls").replace("http://", "https://", 1)
+
+    @property
+    def gateway_tls_ca_pem(self) -> str:
+        """The PEM certificate clients trust to verify the HTTPS data plane's server certificate."""
+        if self.core.gateway_tls is None:
+            raise RuntimeError("TykEmulator was started without gateway_tls")
+        return self.core.gateway_tls.ca_pem
 
     @property
     def running(self) -> bool:
@@ -142,10 +163,12 @@ class TykEmulator:
         asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
 
     def _wanted(self) -> set[str]:
-        wanted = set(LISTENERS)
+        wanted = {name for name in LISTENERS if name in self._ports}
         for name in ("dashboard", "gateway"):
             if self.core.outage_for(name):
                 wanted.discard(name)
+        if self.core.outage_for("gateway"):
+            wanted.discard("gateway_tls")
         return wanted
 
     async def _open_all(self) -> None:
@@ -159,11 +182,25 @@ class TykEmulator:
                 "gateway_url": self.gateway_url,
                 "control_url": self.control_url,
             }
+            if self.core.gateway_tls is not None:
+                self.core.urls["gateway_tls_url"] = self.gateway_tls_url
+                self.core.urls["gateway_tls_ca_pem"] = self.gateway_tls_ca_pem
 
     async def _open(self, name: str) -> None:
-        runner = web.AppRunner(make_app(self.core, name), access_log=None, shutdown_timeout=1.0)
+        tls = self.core.gateway_tls if name == "gateway_tls" else None
+        app_name = "gateway" if name == "gateway_tls" else name
+        runner = web.AppRunner(make_app(self.core, app_name), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self._ports[name], reuse_address=True)
+        if tls is not None:
+            for record in self.core.state.certs.values():
+                tls.trust(record)
+        site = web.TCPSite(
+            runner,
+            self.host,
+            self._ports[name],
+            reuse_address=True,
+            ssl_context=tls.context if tls is not None else None,
+        )
         try:
             await site.start()
         except BaseException:

@@ -143,7 +143,7 @@ def validate_session_body(body: Any) -> JSON:
         _SESSION_NUM_FIELDS,
         _SESSION_STR_FIELDS,
         _SESSION_BOOL_FIELDS,
-        ("access_rights", "meta_data"),
+        ("access_rights", "meta_data", "jwt_data"),
         ("apply_policies", "tags", "mtls_static_certificate_bindings"),
     )
     for api_id, access in (body.get("access_rights") or {}).items():
@@ -380,6 +380,8 @@ class TykState:
     keys: dict[str, StoredKey] = field(default_factory=dict)  # by stored key
     oauth_clients: dict[str, dict[str, JSON]] = field(default_factory=dict)  # api_id -> client_id -> client
     certs: dict[str, JSON] = field(default_factory=dict)
+    oauth_tokens: dict[str, Any] = field(default_factory=dict)  # access token -> oauth.OAuthToken
+    oauth_token_expire: int = 3600  # the Gateway's oauth_token_expire (seconds)
     usage: dict[str, list[float]] = field(default_factory=dict)  # key -> request times (rate limiting)
     quota_used: dict[str, int] = field(default_factory=dict)
     # Open-source Gateway API (/tyk/*, see gateway_api.py): what its writes put on disk, and what it
@@ -396,6 +398,7 @@ class TykState:
     def reset(self) -> None:
         for store in (self.policies, self.apis, self.keys, self.oauth_clients, self.certs):
             store.clear()
+        self.oauth_tokens.clear()
         self.usage.clear()
         self.quota_used.clear()
         for files in (self.policy_files, self.loaded_policies, self.api_files):
