@@ -23,7 +23,14 @@ def emu(tyk_emulator: TykEmulator) -> Iterator[TykEmulator]:
     """The shared emulator, reset to a clean state (data, log, faults, config) for each test."""
     with TykControl(tyk_emulator.url) as control:
         control.reset()
-        control.config(api_key=API_KEY, hash_keys=True, enable_hashed_keys_listing=True, page_size=10)
+        control.config(
+            api_key=API_KEY,
+            hash_keys=True,
+            enable_hashed_keys_listing=True,
+            enable_delete_key_by_hash=True,
+            enable_update_key_by_hash=True,
+            page_size=10,
+        )
     yield tyk_emulator
     with TykControl(tyk_emulator.url) as control:
         control.clear_faults()
