@@ -178,6 +178,27 @@ def test_a_lost_secret_on_a_tyk_without_key_hashing_revokes_the_lost_key(
     assert not [r for r in control.requests() if r.get("query", {}).get("hashed")]
 
 
+def test_a_lost_key_tyk_will_not_delete_by_hash_blocks_a_second_key_until_it_does(
+    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
+) -> None:
+    control.config(enable_delete_key_by_hash=False)  # the Dashboard's default
+    setup_portal(cluster, namespace, tyk, prefix="dh")
+    cluster.create(REQUESTS, request("r7"), namespace)
+    cluster.wait_condition(REQUESTS, "r7", namespace, reason="CredentialIssued")
+    lost = _secret(cluster, namespace, "r7")
+    cluster.core.delete_namespaced_secret("r7-credentials", namespace)
+    obj = cluster.wait_condition(REQUESTS, "r7", namespace, status="False", reason="TykRejected")
+    assert "enable_delete_key_by_hash: true" in obj["status"]["conditions"][0]["message"]
+    assert cluster.get_secret(namespace, "r7-credentials") is None  # no second, unknown live key
+    assert lost and gateway_status(tyk, lost) == 200
+
+    control.config(enable_delete_key_by_hash=True)  # retried by itself: no Kubernetes change needed
+    fresh = wait_for(lambda: _secret(cluster, namespace, "r7"), what="a new Secret")
+    cluster.wait_condition(REQUESTS, "r7", namespace, reason="CredentialIssued")
+    assert fresh != lost and gateway_status(tyk, fresh) == 200
+    assert gateway_status(tyk, lost) == 403
+
+
 def test_a_request_whose_revocation_fails_keeps_its_finalizer(
     operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
 ) -> None:

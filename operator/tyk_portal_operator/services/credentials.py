@@ -26,9 +26,9 @@ from ..core.lifecycle import (
     refs_to_observe,
 )
 from ..core.naming import REQUEST_FINALIZER
-from ..errors import StalledError
+from ..errors import RetryableError
 from ..logging_setup import remember_secret
-from ..tyk import TykBackend
+from ..tyk import TykBackend, TykRejected
 from .context import Context
 
 __all__ = ["entropy", "execute", "observe", "remember"]
@@ -80,21 +80,33 @@ async def _revoke_lost(backend: TykBackend, action: RevokeLost) -> None:
     found = await backend.find_keys(META_REQUEST_UID, action.request_uid)
     if found is None:  # this Tyk cannot list keys: the hashes status recorded
         if not action.key_hashes:
-            raise StalledError(
+            raise RetryableError(
                 Reason.TYK_REJECTED,
                 "cannot revoke the credential lost with its Secret: Tyk does not list keys and no key "
                 "hash is recorded; enable enable_hashed_keys_listing in Tyk, or set "
                 "spec.deletionPolicy: Orphan, delete the request and delete its key in Tyk by hand",
             )
         for key_hash in action.key_hashes:
-            await backend.delete_key_by_hash(key_hash)
+            await _delete_by_hash(backend, key_hash)
         return
     for key in found:
         if key.key_id:
             remember_secret(key.key_id)
             await backend.delete_key(key.key_id)
         elif key.key_hash:
-            await backend.delete_key_by_hash(key.key_hash)
+            await _delete_by_hash(backend, key.key_hash)
+
+
+async def _delete_by_hash(backend: TykBackend, key_hash: str) -> None:
+    try:
+        await backend.delete_key_by_hash(key_hash)
+    except TykRejected as exc:
+        raise RetryableError(
+            Reason.TYK_REJECTED,
+            f"Tyk refused to revoke the credential lost with its Secret by its hash ({exc.tyk_message or exc}); "
+            "a Dashboard deletes keys by hash only with enable_delete_key_by_hash: true in its "
+            "configuration. No new credential is issued until the lost one is revoked",
+        ) from exc
 
 
 async def _ensure_finalizer(ctx: Context, body: dict[str, Any]) -> None:
@@ -126,7 +138,8 @@ async def execute(
     Raises:
         TykError: a Tyk call failed (nothing after it ran).
         KubeError: a Kubernetes call failed (e.g. `KubeConflict` when the Secret changed meanwhile).
-        StalledError: a lost credential cannot be found to be revoked.
+        RetryableError: a credential lost with its Secret cannot be revoked (`TykRejected`: Tyk's
+            configuration must change; retried with backoff, since no Kubernetes change signals it).
     """
     created: dict[TykRef, str | None] = {}
     for action in actions:

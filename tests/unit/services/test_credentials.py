@@ -8,11 +8,11 @@ import pytest
 
 from tyk_portal_operator.core.conditions import Reason
 from tyk_portal_operator.core.lifecycle import RevokeLost
-from tyk_portal_operator.errors import StalledError
+from tyk_portal_operator.errors import RetryableError
 from tyk_portal_operator.services.context import Context
 from tyk_portal_operator.services.credentials import execute
 from tyk_portal_operator.settings import OperatorSettings
-from tyk_portal_operator.tyk import FoundKey
+from tyk_portal_operator.tyk import FoundKey, TykRejected
 
 
 class Backend:
@@ -64,7 +64,19 @@ async def test_a_tyk_that_cannot_list_keys_deletes_by_the_recorded_hashes() -> N
 
 
 async def test_nothing_to_revoke_by_is_stalled_with_what_to_do() -> None:
-    with pytest.raises(StalledError) as caught:
+    with pytest.raises(RetryableError) as caught:
         await _run(Backend(None), RevokeLost("uid-1", ()))
     assert caught.value.reason is Reason.TYK_REJECTED
     assert "enable_hashed_keys_listing" in caught.value.message
+
+
+async def test_a_dashboard_refusing_deletes_by_hash_says_which_option_it_needs() -> None:
+    class Refusing(Backend):
+        async def delete_key_by_hash(self, key_hash: str) -> bool:
+            raise TykRejected("DELETE /api/keys/{id}", "Operations on keys by hash are disabled.", 400)
+
+    with pytest.raises(RetryableError) as caught:
+        await _run(Refusing([FoundKey(key_hash="h1")]), RevokeLost("uid-1", ("h1",)))
+    assert caught.value.reason is Reason.TYK_REJECTED
+    assert "enable_delete_key_by_hash: true" in caught.value.message
+    assert "No new credential is issued" in caught.value.message
