@@ -297,7 +297,6 @@ class CredentialPlan:
         materials: Every material the plan handles (so the caller can mask them in logs).
         current_refs: The Tyk refs of the current material (whose create answers give `keyHash`).
         stalled: The outcome needs a person (no actions).
-        next_check: The earliest time the request must be looked at again (None: only on a change).
     """
 
     actions: tuple[Action, ...]
@@ -307,7 +306,6 @@ class CredentialPlan:
     materials: tuple[Material, ...] = ()
     current_refs: tuple[TykRef, ...] = ()
     stalled: bool = False
-    next_check: datetime.datetime | None = None
 
     def status_fields(self, created: Mapping[TykRef, str | None]) -> dict[str, Any]:
         """The status fields, with the key hash Tyk answered when it created the current credential.
@@ -628,7 +626,6 @@ def plan_credential(inputs: LifecycleInputs, entropy: Entropy) -> CredentialPlan
         events=tuple(events),
         materials=tuple(materials),
         current_refs=tuple(kind.refs(current)),
-        next_check=next_due(fields, outcome.reason),
     )
 
 

@@ -226,16 +226,22 @@ class GatewayClient(TykClientBase):
         ids = [item for item in listed if isinstance(item, str) and item]
         if not ids:
             return []
-        probe = await self._http.request(
-            "GET",
-            _KEY,
-            {"id": ids[0]},
-            query={"hashed": self.hashed_query},
-            idempotent=True,
-            secrets=(ids[0],),
-            expected=frozenset({400, 404}),
-        )
-        hashed = probe.status_code != 400
+        hashed: bool | None = None
+        for probe_id in ids:  # a key deleted since the listing answers 404: ask with the next one
+            probe = await self._http.request(
+                "GET",
+                _KEY,
+                {"id": probe_id},
+                query={"hashed": self.hashed_query},
+                idempotent=True,
+                secrets=(probe_id,),
+                expected=frozenset({400, 404}),
+            )
+            if probe.status_code != 404:
+                hashed = probe.status_code != 400
+                break
+        if hashed is None:
+            return []
         found: list[FoundKey] = []
         for key_id in ids:
             answer = await self._http.request(

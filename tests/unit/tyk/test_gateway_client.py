@@ -241,3 +241,16 @@ async def test_find_keys_is_none_where_the_gateway_cannot_list(make_client: Fact
     empty = Script(ok_json({"keys": []}))
     assert await make_client(empty).find_keys("apiportal.dev/request-uid", "uid-1") == []
     assert empty.calls == ["GET /tyk/keys"]
+
+
+async def test_find_keys_probes_past_a_key_deleted_since_the_listing(make_client: Factory) -> None:
+    script = Script(
+        ok_json({"keys": ["gone", "key-b"]}),
+        gateway_error(404, "Key not found"),  # "gone" was deleted meanwhile: no answer about hashing
+        gateway_error(400, "Key requested by hash but key hashing is not enabled"),
+        gateway_error(404, "Key not found"),
+        _session("uid-1"),
+    )
+    found = await make_client(script).find_keys("apiportal.dev/request-uid", "uid-1")
+    assert [(k.key_id, k.key_hash) for k in found or []] == [("key-b", None)]
+    assert script.calls[1:3] == ["GET /tyk/keys/gone?hashed=true", "GET /tyk/keys/key-b?hashed=true"]
