@@ -28,9 +28,18 @@ import httpx
 from tests.emulators.kube import KubeEmulator
 from tests.emulators.tyk import DEMO_APIS, TykControl, TykEmulator
 from tests.integration.cluster import Cluster
-from tyk_portal_operator.core.conditions import Outcome, Reason, status_conditions
-from tyk_portal_operator.core.credentials import format_time, key_session, render_secret
+from tyk_portal_operator.core.conditions import status_conditions
+from tyk_portal_operator.core.credential_types import AuthToken, TykRef
+from tyk_portal_operator.core.credentials import format_time
+from tyk_portal_operator.core.lifecycle import (
+    CreateInTyk,
+    LifecycleInputs,
+    SecretRecord,
+    WriteSecret,
+    plan_credential,
+)
 from tyk_portal_operator.core.naming import REQUEST_FINALIZER
+from tyk_portal_operator.core.policies import ProviderConfig
 from tyk_portal_operator.models import ProvisioningRequest
 
 from .issuance import (
@@ -58,30 +67,37 @@ async def _seed_one(kube: httpx.AsyncClient, tyk: httpx.AsyncClient, index: int)
     created.raise_for_status()
     body = created.json()
     request = ProvisioningRequest.model_validate(body)
-    key = secrets.token_hex(32)
-    answer = await tyk.post(
-        f"/api/keys/{key}", json=key_session(request, POLICIES[:1], POLICIES[1], "org1", 0)
-    )
-    answer.raise_for_status()
-    key_hash = answer.json().get("key_hash") or None
     now = datetime.datetime.now(datetime.UTC)
-    manifest = render_secret(
-        request,
-        None,
-        secret_name=f"{name}-credentials",
-        api_key=key,
-        previous_key=None,
-        previous_expires_at=None,
-        gateway_url="https://gateway.example.com",
-        products=[f"{OWNER_NS}/orders"],
-        plan=f"{OWNER_NS}/free",
-        issued_at=now,
+    # The operator's own plan for a first issuance, carried out here: the Secret, then the key.
+    plan = plan_credential(
+        LifecycleInputs(
+            request=request,
+            app=None,
+            credential_type=AuthToken(),
+            products=(f"{OWNER_NS}/orders",),
+            plan_ref=f"{OWNER_NS}/free",
+            policy_ids=tuple(POLICIES),
+            key_expiry=None,
+            renew_before=None,
+            provider=ProviderConfig(name="bench", org_id="org1", gateway_url="https://gateway.example.com"),
+            secret_name=f"{name}-credentials",
+            secret=SecretRecord(),
+            observed={},
+            now=now,
+        ),
+        secrets.token_bytes,
     )
-    secret = await kube.post(f"/api/v1/namespaces/{NAMESPACE}/secrets", json=dict(manifest))
-    secret.raise_for_status()
+    created_hashes: dict[TykRef, str | None] = {}
+    for action in plan.actions:
+        if isinstance(action, WriteSecret):
+            secret = await kube.post(f"/api/v1/namespaces/{NAMESPACE}/secrets", json=dict(action.manifest))
+            secret.raise_for_status()
+        elif isinstance(action, CreateInTyk):
+            answer = await tyk.post(f"/api/keys/{action.obj.ref.id}", json=action.obj.body)
+            answer.raise_for_status()
+            created_hashes[action.obj.ref] = answer.json().get("key_hash") or None
     stamp = format_time(now)
     # Exactly what the operator writes for an issued request, so that checking it writes nothing.
-    issued = Outcome(Reason.CREDENTIAL_ISSUED, f"credential issued into Secret {name}-credentials")
     status = {
         "status": {
             "observedGeneration": 1,
@@ -91,13 +107,8 @@ async def _seed_one(kube: httpx.AsyncClient, tyk: httpx.AsyncClient, index: int)
                 "time": stamp,
                 "by": "tyk-portal-operator",
             },
-            "conditions": status_conditions(issued, generation=1, now=stamp),
-            "secretName": f"{name}-credentials",
-            "keyHash": key_hash,
-            "policies": POLICIES,
-            "provider": "bench",
-            "issuedAt": stamp,
-            "suspended": False,
+            "conditions": status_conditions(plan.outcome, generation=1, now=stamp),
+            **plan.status_fields(created_hashes),
         }
     }
     patched = await kube.patch(

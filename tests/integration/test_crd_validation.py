@@ -47,6 +47,7 @@ VALID: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("plan with quota", "Plan", {**PLAN, "quota": {"max": 1000, "renewalPeriod": "30d"}}),
     ("plan with unlimited quota", "Plan", {**PLAN, "quota": {"unlimited": True}, "approval": "Manual"}),
+    ("plan renewing before expiry", "Plan", {**PLAN, "keyExpiry": "90d", "renewBefore": "7d"}),
     (
         "public catalogue without audience",
         "Catalogue",
@@ -122,6 +123,12 @@ INVALID: list[tuple[str, str, dict[str, Any], tuple[str, ...]]] = [
         "Catalogue",
         {**CATALOGUE, "audience": None},
         ("a Private catalogue needs an audience",),
+    ),
+    (
+        "plan renewing credentials that never expire",
+        "Plan",
+        {**PLAN, "renewBefore": "7d"},
+        ("renewBefore needs keyExpiry",),
     ),
     (
         "request without products",

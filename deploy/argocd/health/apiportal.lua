@@ -11,7 +11,7 @@ local stalled = {
   Unauthorized = true, TykRejected = true, APINotFound = true, AuthTypeMismatch = true,
   InvalidSpec = true, OwnershipConflict = true, SecretConflict = true, AppNotFound = true,
   CatalogueNotFound = true, NotInCatalogue = true, NotVisible = true, ProviderMismatch = true,
-  Denied = true, PolicyWritesRefused = true,
+  Denied = true, Expired = true, PolicyWritesRefused = true,
 }
 
 local function describe(condition, fallback)

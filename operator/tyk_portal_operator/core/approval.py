@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ..models import APIProduct, Approval, Catalogue, ConsumerApp, Plan, ProvisioningRequest
-from .conditions import Outcome, Reason
+from .conditions import Outcome, Reason, named_list
+from .credential_types import credential_type_of
 from .credentials import format_time
 from .naming import MANAGED_BY
 from .visibility import (
@@ -38,6 +39,7 @@ __all__ = [
     "RequestInputs",
     "approval_outcome",
     "check_app_exists",
+    "check_auth_type",
     "check_catalogue_exists",
     "check_eligibility",
     "check_plan_in_catalogue",
@@ -225,6 +227,31 @@ def check_plan_ready(inputs: RequestInputs) -> Outcome | None:
     return None
 
 
+def check_auth_type(inputs: RequestInputs) -> Outcome | None:
+    """Every API of the requested products accepts the request's credential type.
+
+    Checked before approval and before anything is written to Tyk: a credential that cannot
+    authenticate to the APIs it is for is not issued.
+    """
+    kind = credential_type_of(inputs.request)
+    wrong = [
+        f"{api.name} ({api.auth_type}, in {_label('APIProduct', key)})"
+        for key in product_keys(inputs.request)
+        if (product := inputs.products.get(key)) is not None
+        for api in product.status.apis
+        if api.auth_type not in kind.auth_types
+    ]
+    if not wrong:
+        return None
+    accepted = ", ".join(sorted(kind.auth_types))
+    return Outcome(
+        Reason.AUTH_TYPE_MISMATCH,
+        f"{kind.name} credentials authenticate only to APIs using {accepted}, but these APIs use "
+        f"another authentication: {named_list(wrong)}; create a new request for products whose APIs "
+        f"use {accepted}",
+    )
+
+
 def check_same_provider(inputs: RequestInputs) -> Outcome | None:
     """The products and the plan are all published to the same TykProvider."""
     placed: list[tuple[str, str | None]] = [
@@ -253,6 +280,7 @@ ELIGIBILITY_CHAIN: tuple[Check, ...] = (
     check_products_ready,
     check_plan_ready,
     check_same_provider,
+    check_auth_type,
 )
 """The checks `check_eligibility` runs, in order."""
 
@@ -266,7 +294,8 @@ def check_eligibility(inputs: RequestInputs, chain: tuple[Check, ...] = ELIGIBIL
 
     Returns:
         The failing check's outcome (`AppNotFound`, `CatalogueNotFound`, `NotVisible`,
-        `NotInCatalogue`, `DependencyNotReady` or `ProviderMismatch`), or None when eligible.
+        `NotInCatalogue`, `DependencyNotReady`, `ProviderMismatch` or `AuthTypeMismatch`), or None
+        when eligible.
     """
     for check in chain:
         outcome = check(inputs)

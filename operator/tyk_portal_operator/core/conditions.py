@@ -69,6 +69,7 @@ class Reason(StrEnum):
     NOT_VISIBLE = "NotVisible"
     PROVIDER_MISMATCH = "ProviderMismatch"
     DENIED = "Denied"
+    EXPIRED = "Expired"
 
     @property
     def severity(self) -> Severity:

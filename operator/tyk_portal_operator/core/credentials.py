@@ -1,29 +1,31 @@
-"""Credentials of approved requests: the Tyk session, the Secret, rotation, fingerprints.
+"""Building blocks of credentials: Tyk key sessions, the credential Secret, times, fingerprints.
 
-Key material enters these functions as parameters (the caller generates it) and leaves them only
-inside the Secret manifest from `render_secret`, whose `repr()` is redacted. Nothing here logs,
-reads the clock or draws random numbers: times and keys are parameters.
+What to do with them, and when, is decided by the lifecycle (`core/lifecycle.py`); what a credential
+type puts into the Secret and into Tyk by `core/credential_types.py`. Key material enters these
+functions as parameters and leaves them only inside the Secret manifest from `render_secret`, whose
+`repr()` is redacted. Nothing here logs, reads the clock or draws random numbers.
 
 Suspension. Tyk ignores a session's own `is_inactive` when policies are applied (the effective
 value is the OR of the policies' flags), so a suspended request's session keeps
 `is_inactive: false` and gets `expires: 1` instead: one second after the epoch, always in the past,
 and constant, so a suspended key does not look drifted on every resync. Resuming restores the
-plan's expiry.
+credential's expiry.
 
 Secret layout (type `Opaque`, in the request's namespace, controlled by the request):
 
-* `data`: `api-key`; `api-key-previous` while a rotated-out key is still valid; `gateway-url`
-  when the provider has one. Values are base64 in `data`, never `stringData`, so the manifest
-  compares equal with what the API server returns.
+* `data`: what the credential type renders (an AuthToken: `api-key`, and `api-key-previous` while
+  a rotated-out key is still valid), plus `gateway-url` when the provider has one. Values are base64
+  in `data`, never `stringData`, so the manifest compares equal with what the API server returns.
 * labels: `app.kubernetes.io/managed-by`, `apiportal.dev/app`, `apiportal.dev/request`,
   `apiportal.dev/plan` (names, made into valid label values), and one
   `product.apiportal.dev/<product-name>: "true"` per product, so
   `kubectl get secrets -l product.apiportal.dev/orders` finds every credential for a product.
 * annotations: `apiportal.dev/products` and `apiportal.dev/plan-ref` with the full
-  `namespace/name` references (labels cannot hold a `/`), `apiportal.dev/issued-at`,
-  `apiportal.dev/key-fingerprint` (Tyk's hash of the key is in the request's `status.keyHash`, not
-  here: it is known only once Tyk holds the key, and would go stale at each rotation), and
-  `apiportal.dev/previous-key-expires-at` during a rotation overlap.
+  `namespace/name` references (labels cannot hold a `/`), and the lifecycle's record (see
+  `core/lifecycle.py`): `apiportal.dev/issued-at`, `apiportal.dev/expires-at`,
+  `apiportal.dev/key-fingerprint`, `apiportal.dev/previous-key-expires-at`,
+  `apiportal.dev/rotate-token`, `apiportal.dev/last-rotation`. Tyk's hash of a key is in the
+  request's status, not here: it is known only once Tyk holds the key.
 * Template labels and annotations (the app's `secretTemplate`, then the request's, which wins)
   are applied first. Keys in the operator's own domains (`apiportal.dev/`, `*.apiportal.dev/`)
   and `app.kubernetes.io/managed-by` are dropped from templates, so a template can neither
@@ -40,7 +42,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from ..models import ConsumerApp, ProvisioningRequest
+from ..models import ConsumerApp, Plan, ProvisioningRequest
 from ..models.base import API_GROUP, API_VERSION, SecretTemplate
 from .durations import parse_duration
 from .naming import MANAGED_BY, MANAGED_BY_TAG, META_MANAGED_BY, ROTATE_ANNOTATION, key_alias
@@ -52,9 +54,10 @@ __all__ = [
     "DATA_API_KEY_PREVIOUS",
     "DATA_GATEWAY_URL",
     "DEFAULT_OVERLAP_SECONDS",
+    "EXPIRES_AT_ANNOTATION",
     "FINGERPRINT_ANNOTATION",
     "ISSUED_AT_ANNOTATION",
-    "KEY_HASH_ANNOTATION",
+    "LAST_ROTATION_ANNOTATION",
     "MANAGED_BY_LABEL",
     "MANAGED_SESSION_FIELDS",
     "META_APP",
@@ -68,24 +71,22 @@ __all__ = [
     "PRODUCT_LABEL_PREFIX",
     "REQUEST_LABEL",
     "ROTATE_ANNOTATION",
+    "ROTATE_TOKEN_ANNOTATION",
     "SUSPENDED_EXPIRES",
     "SecretManifest",
     "SessionOwnership",
     "credential_fingerprint",
+    "decode_secret_data",
     "expiry_for",
     "format_time",
     "key_from_entropy",
     "key_session",
     "label_value",
     "merge_session_for_update",
-    "next_rotation_time",
     "overlap_seconds",
     "parse_time",
-    "previous_key_expired",
-    "previous_key_expires_at",
-    "read_keys",
     "render_secret",
-    "rotation_due",
+    "renew_before_seconds",
     "rotation_interval_seconds",
     "secret_owned_by",
     "session_differs",
@@ -110,7 +111,10 @@ PREVIOUS_EXPIRES_ANNOTATION = "apiportal.dev/previous-key-expires-at"
 PRODUCTS_ANNOTATION = "apiportal.dev/products"
 PLAN_REF_ANNOTATION = "apiportal.dev/plan-ref"
 FINGERPRINT_ANNOTATION = "apiportal.dev/key-fingerprint"
-KEY_HASH_ANNOTATION = "apiportal.dev/key-hash"
+EXPIRES_AT_ANNOTATION = "apiportal.dev/expires-at"
+# The apiportal.dev/rotate value the current credential answers, and when it last replaced another.
+ROTATE_TOKEN_ANNOTATION = "apiportal.dev/rotate-token"
+LAST_ROTATION_ANNOTATION = "apiportal.dev/last-rotation"
 
 DATA_API_KEY = "api-key"
 DATA_API_KEY_PREVIOUS = "api-key-previous"
@@ -402,13 +406,10 @@ def render_secret(
     app: ConsumerApp | None,
     *,
     secret_name: str,
-    api_key: str,
-    previous_key: str | None,
-    previous_expires_at: datetime.datetime | None,
-    gateway_url: str | None,
+    data: Mapping[str, str],
+    annotations: Mapping[str, str],
     products: Sequence[str],
     plan: str,
-    issued_at: datetime.datetime,
 ) -> SecretManifest:
     """The credential Secret of a request. Never log it: its `repr()` is redacted for that reason.
 
@@ -416,13 +417,10 @@ def render_secret(
         request: The request (namespace, name, uid, app, secretTemplate).
         app: The request's app, for its `secretTemplate` (None: no app template).
         secret_name: The Secret's name (see `naming.secret_name_for`).
-        api_key: The current key.
-        previous_key: The rotated-out key while it is still valid (None outside an overlap).
-        previous_expires_at: When the previous key stops working (annotated when given).
-        gateway_url: The provider's public gateway URL, when it has one.
+        data: The data keys and their plain values (base64-encoded here).
+        annotations: The operator's own annotations (the lifecycle's record).
         products: The products as `namespace/name` references, in the request's order.
         plan: The plan as a `namespace/name` reference.
-        issued_at: When the current key was issued.
 
     Returns:
         The manifest: `Opaque`, in the request's namespace, controlled by the request.
@@ -443,23 +441,9 @@ def render_secret(
     for product in products:
         labels[PRODUCT_LABEL_PREFIX + label_value(product.rsplit("/", 1)[-1])] = "true"
 
-    annotations = _template_part(templates, "annotations")
-    annotations.update(
-        {
-            PRODUCTS_ANNOTATION: ",".join(products),
-            PLAN_REF_ANNOTATION: plan,
-            ISSUED_AT_ANNOTATION: format_time(issued_at),
-            FINGERPRINT_ANNOTATION: credential_fingerprint(api_key),
-        }
-    )
-
-    data = {DATA_API_KEY: _b64(api_key)}
-    if previous_key is not None:
-        data[DATA_API_KEY_PREVIOUS] = _b64(previous_key)
-        if previous_expires_at is not None:
-            annotations[PREVIOUS_EXPIRES_ANNOTATION] = format_time(previous_expires_at)
-    if gateway_url:
-        data[DATA_GATEWAY_URL] = _b64(gateway_url)
+    merged_annotations = _template_part(templates, "annotations")
+    merged_annotations.update({PRODUCTS_ANNOTATION: ",".join(products), PLAN_REF_ANNOTATION: plan})
+    merged_annotations.update(annotations)
 
     return SecretManifest(
         apiVersion="v1",
@@ -469,7 +453,7 @@ def render_secret(
             "name": secret_name,
             "namespace": namespace,
             "labels": labels,
-            "annotations": annotations,
+            "annotations": merged_annotations,
             "ownerReferences": [
                 {
                     "apiVersion": f"{API_GROUP}/{API_VERSION}",
@@ -481,7 +465,7 @@ def render_secret(
                 }
             ],
         },
-        data=data,
+        data={key: _b64(value) for key, value in data.items()},
     )
 
 
@@ -507,24 +491,16 @@ def _decode(value: Any) -> str | None:
         return None
 
 
-def read_keys(secret: Mapping[str, Any] | None) -> tuple[str | None, str | None, datetime.datetime | None]:
-    """The keys a credential Secret holds.
+def decode_secret_data(secret: Mapping[str, Any] | None) -> dict[str, str]:
+    """The data of a Secret as read from the API, decoded; undecodable values are left out.
 
     Args:
-        secret: The Secret as read from the API (None: no Secret).
-
-    Returns:
-        `(current, previous, previous_expires_at)`; each None when absent or undecodable.
+        secret: The Secret (None: no Secret, an empty result).
     """
     if not secret:
-        return None, None, None
-    data = secret.get("data") or {}
-    annotations = (secret.get("metadata") or {}).get("annotations") or {}
-    return (
-        _decode(data.get(DATA_API_KEY)),
-        _decode(data.get(DATA_API_KEY_PREVIOUS)),
-        parse_time(annotations.get(PREVIOUS_EXPIRES_ANNOTATION)),
-    )
+        return {}
+    decoded = {key: _decode(value) for key, value in (secret.get("data") or {}).items()}
+    return {key: value for key, value in decoded.items() if value is not None}
 
 
 # ----- rotation ---------------------------------------------------------------------------------
@@ -555,80 +531,26 @@ def overlap_seconds(request: ProvisioningRequest) -> int:
     return parse_duration(rotation.overlap)
 
 
-def next_rotation_time(
-    request: ProvisioningRequest,
-    *,
-    last_rotation: datetime.datetime | None,
-    issued_at: datetime.datetime | None,
-) -> datetime.datetime | None:
-    """When the next automatic rotation is due.
+def renew_before_seconds(plan: Plan) -> int | None:
+    """How long before expiry a credential under a plan is renewed; None when it never is.
 
-    Args:
-        request: The request (its `spec.rotation.interval`).
-        last_rotation: When the key was last rotated (None: never).
-        issued_at: When the first key was issued (None: not issued yet).
+    cert-manager's rule: `spec.renewBefore` when set, else a third of the credential's lifetime.
+    `"0s"` turns automatic renewal off. Plans without `keyExpiry` issue credentials that never
+    expire, so nothing is renewed.
 
-    Returns:
-        The last rotation (or the issue time) plus the interval, in UTC; None when the request
-        does not rotate automatically or nothing was issued yet.
+    Raises:
+        ValueError: when a duration cannot be parsed, or renewBefore is not shorter than keyExpiry.
     """
-    interval = rotation_interval_seconds(request)
-    base = last_rotation or issued_at
-    if interval is None or base is None:
+    if not plan.spec.key_expiry:
         return None
-    return _utc(base) + datetime.timedelta(seconds=interval)
-
-
-def rotation_due(
-    request: ProvisioningRequest,
-    *,
-    last_rotation: datetime.datetime | None,
-    issued_at: datetime.datetime | None,
-    rotate_annotation: str | None,
-    last_handled_rotate_token: str | None,
-    now: datetime.datetime,
-) -> bool:
-    """Whether an issued credential should be rotated now.
-
-    Nothing is due before a first key is issued (both times None): issuing is not rotating. So
-    the caller records the `apiportal.dev/rotate` value present at first issue as handled.
-
-    Args:
-        request: The request.
-        last_rotation: When the key was last rotated (None: never).
-        issued_at: When the first key was issued.
-        rotate_annotation: The current value of the `apiportal.dev/rotate` annotation.
-        last_handled_rotate_token: The annotation value the last rotation handled.
-        now: The current time.
-
-    Returns:
-        True when the annotation holds a non-empty value other than the last handled one, or
-        the rotation interval has elapsed since the last rotation (or the issue).
-    """
-    if last_rotation is None and issued_at is None:
-        return False
-    if rotate_annotation and rotate_annotation != last_handled_rotate_token:
-        return True
-    due = next_rotation_time(request, last_rotation=last_rotation, issued_at=issued_at)
-    return due is not None and _utc(now) >= due
-
-
-def previous_key_expires_at(request: ProvisioningRequest, rotated_at: datetime.datetime) -> datetime.datetime:
-    """When the key rotated out at a time stops being valid (rotation time plus the overlap).
-
-    Args:
-        request: The request (its overlap).
-        rotated_at: When the rotation happened.
-    """
-    return _utc(rotated_at) + datetime.timedelta(seconds=overlap_seconds(request))
-
-
-def previous_key_expired(previous_expires_at: datetime.datetime | None, now: datetime.datetime) -> bool:
-    """Whether the overlap of a rotated-out key is over (delete it from Tyk and the Secret).
-
-    Args:
-        previous_expires_at: When the previous key stops being valid; None (unknown) counts
-            as expired, so a previous key whose end is not recorded is not kept forever.
-        now: The current time.
-    """
-    return previous_expires_at is None or _utc(now) >= _utc(previous_expires_at)
+    lifetime = parse_duration(plan.spec.key_expiry)
+    if lifetime <= 0:
+        return None
+    if plan.spec.renew_before is None:
+        return lifetime // 3
+    before = parse_duration(plan.spec.renew_before)
+    if before >= lifetime:
+        raise ValueError(
+            f"renewBefore ({plan.spec.renew_before}) must be shorter than keyExpiry ({plan.spec.key_expiry})"
+        )
+    return before or None

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from ..models import APIProduct, Plan, ResolvedAPI
 from ..models.api_product import APISelector, Owner
+from .credentials import renew_before_seconds
 from .durations import parse_duration
 from .naming import (
     DEFAULT_POLICY_PREFIX,
@@ -183,7 +184,8 @@ def plan_policy(plan: Plan, provider: ProviderConfig, *, pid: str | None = None)
     """The rate-limit and quota partitioned policy of a plan (empty access rights).
 
     Raises:
-        ValueError: when a duration in the spec cannot be parsed.
+        ValueError: when a duration in the spec cannot be parsed, or renewBefore is not shorter
+            than keyExpiry.
     """
     spec = plan.spec
     policy = _base_policy("plan", plan, spec.display_name, provider, pid)
@@ -202,6 +204,7 @@ def plan_policy(plan: Plan, provider: ProviderConfig, *, pid: str | None = None)
         policy["throttle_retry_limit"] = spec.throttle.retry_limit
     if spec.key_expiry:
         policy["key_expires_in"] = parse_duration(spec.key_expiry)
+        renew_before_seconds(plan)  # a renewBefore not shorter than the lifetime is an invalid spec
     return policy
 
 

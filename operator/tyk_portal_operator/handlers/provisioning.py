@@ -14,7 +14,7 @@ from typing import Any
 import kopf
 
 from ..core.conditions import Outcome, Reason, ready_condition
-from ..core.credentials import parse_time
+from ..core.lifecycle import next_due
 from ..core.naming import REQUEST_FINALIZER, ROTATE_ANNOTATION
 from ..services.context import Context
 from ..services.deletion import finalize_within_grace
@@ -31,6 +31,8 @@ APP_STATUS_LIMIT = 50
 
 RequestKey = tuple[str, str]
 _WAITING_ON_TYK = (Reason.PROVIDER_NOT_READY, Reason.TYK_UNAVAILABLE)
+# A credential in one of these states needs nothing until a change or a time its status names.
+_SETTLED_REASONS = (str(Reason.CREDENTIAL_ISSUED), str(Reason.SUSPENDED), str(Reason.EXPIRED))
 
 
 def request_key(body: Any) -> RequestKey:
@@ -59,9 +61,10 @@ def _signature(ctx: Context, body: Any) -> tuple[Any, ...]:
 
 def _settled(body: Any, now: Any) -> bool:
     """Whether a request found at start-up needs nothing until a scheduled time or a change: issued
-    (or suspended) at its current generation, its finalizer in place, no rotation asked for."""
+    (or suspended, or expired) at its current generation, its finalizer in place, no rotation asked
+    for."""
     metadata, status = body.get("metadata") or {}, body.get("status") or {}
-    if ready_condition(body).get("reason") not in (str(Reason.CREDENTIAL_ISSUED), str(Reason.SUSPENDED)):
+    if ready_condition(body).get("reason") not in _SETTLED_REASONS:
         return False
     if status.get("observedGeneration") != metadata.get("generation"):
         return False
@@ -70,19 +73,18 @@ def _settled(body: Any, now: Any) -> bool:
     token = (metadata.get("annotations") or {}).get(ROTATE_ANNOTATION)
     if token not in (None, status.get("handledRotateToken")):
         return False
-    due = _next_due(status)
+    due = _next_due(body)
     return due is None or due > now
 
 
-def _next_due(status: Any) -> Any:
-    """The earliest time the request's status says it must be looked at again."""
-    times = [parse_time(status.get(field)) for field in ("nextRotationTime", "previousKeyExpiresAt")]
-    known = [t for t in times if t is not None]
-    return min(known) if known else None
+def _next_due(body: Any) -> Any:
+    """The earliest time the request's status says it must be looked at again (rotation, end of an
+    overlap, expiry: `core.lifecycle.next_due`)."""
+    return next_due(body.get("status") or {}, ready_condition(body).get("reason"))
 
 
-def _schedule_due(ctx: Context, key: RequestKey, status: Any) -> None:
-    due = _next_due(status)
+def _schedule_due(ctx: Context, key: RequestKey, body: Any) -> None:
+    due = _next_due(body)
     if due is not None:
         # A second late: the time is "due" by then, never a moment early.
         ctx.schedule(key, max(0.0, (due - ctx.clock()).total_seconds()) + 1.0)
@@ -113,7 +115,7 @@ async def _reconcile(ctx: Context, data: dict[str, Any]) -> None:
         _retry_later(ctx, key, result.retry_after)
         return
     ctx.attempts.pop(key, None)
-    _schedule_due(ctx, key, data.get("status") or {})
+    _schedule_due(ctx, key, data)
 
 
 async def _finalize(ctx: Context, data: dict[str, Any]) -> None:
@@ -187,7 +189,7 @@ async def request_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_:
     if key not in ctx.settled and _settled(data, ctx.clock()):
         # Found issued at start-up: only its scheduled times are restored (no API or Tyk calls).
         ctx.settled[key] = _signature(ctx, data)
-        _schedule_due(ctx, key, data.get("status") or {})
+        _schedule_due(ctx, key, data)
         return
     await _reconcile(ctx, data)
 

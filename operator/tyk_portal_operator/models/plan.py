@@ -53,6 +53,17 @@ class Throttle(SpecModel):
 class PlanSpec(SpecModel):
     """The desired plan."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!has(self.renewBefore) || has(self.keyExpiry)",
+                    "message": "renewBefore needs keyExpiry: only credentials that expire are renewed",
+                }
+            ]
+        }
+    )
+
     provider_ref: LocalObjectRef | None = Field(
         default=None, description="TykProvider to publish to; the default provider when omitted."
     )
@@ -63,6 +74,14 @@ class PlanSpec(SpecModel):
     throttle: Throttle | None = None
     key_expiry: Duration | None = Field(
         default=None, description="Lifetime of credentials; never expire if omitted."
+    )
+    renew_before: Duration | None = Field(
+        default=None,
+        description=(
+            "Renew (rotate) credentials this long before they expire (default: a third of keyExpiry; "
+            '"0s": never automatically, an expired credential is Ready=False Expired until rotated). '
+            "Must be shorter than keyExpiry."
+        ),
     )
     approval: Literal["Automatic", "Manual"] | None = Field(
         default=None, description="Whether requests are approved automatically (default Manual)."

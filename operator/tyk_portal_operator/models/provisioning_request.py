@@ -135,13 +135,28 @@ class ProvisioningRequestStatus(ResourceStatus):
 
     approval: Approval | None = None
     secret_name: str | None = None
-    key_hash: str | None = Field(default=None, description="Tyk's hash of the current key (not the key).")
+    key_hash: str | None = Field(
+        default=None, description="Tyk's hash of the current key (not the key), when Tyk hashes keys."
+    )
+    key_fingerprint: str | None = Field(
+        default=None, description="Fingerprint of the current credential (as in the Secret's annotation)."
+    )
+    previous_key_hash: str | None = Field(
+        default=None, description="Tyk's hash of the previous key while its overlap runs."
+    )
     policies: list[str] = Field(default_factory=list)
     provider: str | None = None
-    issued_at: str | None = None
-    expires_at: str | None = None
+    issued_at: str | None = Field(default=None, description="When the current credential was issued.")
+    expires_at: str | None = Field(default=None, description="When the current credential expires.")
+    renewal_time: str | None = Field(
+        default=None, description="When the current credential is renewed automatically before it expires."
+    )
     last_rotation_time: str | None = None
-    next_rotation_time: str | None = None
+    next_rotation_time: str | None = Field(
+        default=None,
+        description="When the operator rotates next by itself (interval, renewal, or a rotation asked for "
+        "during an overlap).",
+    )
     previous_key_expires_at: str | None = None
     suspended: bool | None = None
     handled_rotate_token: str | None = Field(

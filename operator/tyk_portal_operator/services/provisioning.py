@@ -1,15 +1,16 @@
-"""ProvisioningRequest: eligibility, approval, crash-safe issuance, rotation, suspension, revocation.
+"""ProvisioningRequest: eligibility and approval, then the credential's lifecycle.
 
-Crash safety: a new key is generated here, written to the Secret first, and only then created in
-Tyk under that custom id. Any retry finds the key in the Secret and makes Tyk match it, so there is
-exactly one key per request and a key deleted in Tyk by hand is restored.
+What happens to the credential (issue, rotate, renew, suspend, recover a lost Secret, revoke) is
+planned by `core/lifecycle.py` from the Secret, what Tyk holds and the time; this module gathers
+those inputs, has the plan carried out (`services/credentials.py`) and reports the outcome. Crash
+safety comes from the plan's order: material in the Secret first, then Tyk, so any retry finds the
+material in the Secret and makes Tyk match it.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-import secrets
 from typing import Any
 
 from ..core.approval import (
@@ -21,33 +22,24 @@ from ..core.approval import (
     product_keys,
 )
 from ..core.conditions import Outcome, Reason, Severity
-from ..core.credentials import (
-    credential_fingerprint,
-    expiry_for,
-    format_time,
-    key_from_entropy,
-    key_session,
-    merge_session_for_update,
-    next_rotation_time,
-    parse_time,
-    previous_key_expired,
-    previous_key_expires_at,
-    read_keys,
-    render_secret,
-    rotation_due,
-    secret_owned_by,
-    session_differs,
-)
+from ..core.credential_types import credential_type_of
+from ..core.credentials import renew_before_seconds
 from ..core.durations import parse_duration
-from ..core.naming import REQUEST_FINALIZER, ROTATE_ANNOTATION, secret_name_for
+from ..core.lifecycle import (
+    LifecycleInputs,
+    plan_credential,
+    plan_revocation,
+    read_record,
+)
+from ..core.naming import secret_name_for
 from ..core.visibility import ref_key
 from ..errors import ReconcileError, RetryableError, StalledError
 from ..kube import KubeConflict, KubeInvalid
-from ..logging_setup import remember_secret
 from ..models import Approval, ProvisioningRequest
 from ..models.base import LocalObjectRef
-from ..tyk import TykBackend, TykError
+from ..tyk import TykError
 from .context import Context
+from .credentials import entropy, execute, observe, remember
 from .deletion import LEFT_PROVIDER_GONE, report_left_in_tyk, tyk_for_cleanup
 from .policies import tyk_failure
 from .providers import resolve_provider
@@ -55,13 +47,6 @@ from .providers import resolve_provider
 __all__ = ["finalize_request", "gather_inputs", "key_left_behind", "reconcile_request"]
 
 log = logging.getLogger(__name__)
-
-
-def new_key() -> str:
-    """A fresh credential: 256 bits from the OS's CSPRNG."""
-    key = key_from_entropy(secrets.token_bytes(32))
-    remember_secret(key)
-    return key
 
 
 async def gather_inputs(ctx: Context, request: ProvisioningRequest) -> RequestInputs:
@@ -124,51 +109,10 @@ async def _record_decision(
     return approval
 
 
-async def _ensure_finalizer(ctx: Context, body: dict[str, Any]) -> None:
-    """The request's finalizer is there before its key is in Tyk, so deletion always revokes it."""
-    metadata = body.setdefault("metadata", {})
-    finalizers = list(metadata.get("finalizers") or [])
-    if REQUEST_FINALIZER in finalizers:
-        return
-    await ctx.kube.add_finalizer(
-        "provisioningrequests", metadata.get("namespace"), metadata["name"], REQUEST_FINALIZER, finalizers
-    )
-    metadata["finalizers"] = [*finalizers, REQUEST_FINALIZER]
-
-
 def _raise_for(outcome: Outcome) -> None:
     if outcome.reason.severity in (Severity.PROGRESSING, Severity.WAITING):
         raise RetryableError(outcome.reason, outcome.message)
     raise StalledError(outcome.reason, outcome.message)
-
-
-async def _write_secret(
-    ctx: Context, namespace: str, existing: dict[str, Any] | None, manifest: dict[str, Any]
-) -> None:
-    if existing is None:
-        await ctx.kube.create_secret(namespace, manifest)
-        return
-    manifest = {
-        **manifest,
-        "metadata": {**manifest["metadata"], "resourceVersion": existing["metadata"]["resourceVersion"]},
-    }
-    await ctx.kube.replace_secret(namespace, manifest["metadata"]["name"], manifest)
-
-
-async def _ensure_key(
-    backend: TykBackend, key: str, session: dict[str, Any], *, fresh: bool
-) -> tuple[str, str | None]:
-    """Make Tyk hold `key` with `session`; returns what was done and the key hash when known.
-
-    A `fresh` key (256 random bits generated in this reconcile) cannot be in Tyk yet: no lookup."""
-    actual = None if fresh else await backend.get_key(key)
-    if actual is None:
-        record = await backend.create_key(key, session)
-        return "created", record.key_hash
-    if session_differs(session, actual):
-        await backend.update_key(key, merge_session_for_update(session, actual))
-        return "updated", None
-    return "unchanged", None
 
 
 async def reconcile_request(ctx: Context, body: dict[str, Any]) -> Outcome:
@@ -218,16 +162,21 @@ async def _issue(
     inputs: RequestInputs,
     now: datetime.datetime,
 ) -> tuple[Outcome, dict[str, Any]]:
-    """Make the approved request's credential exist: Secret first, then Tyk. Returns the outcome and
-    the status fields to write."""
+    """Bring the approved request's credential to its next state (see `core/lifecycle.py`). Returns the
+    outcome and the status fields to write."""
     namespace = request.namespace or ""
     plan = inputs.plan
     assert plan is not None
     product_ids = [str(p.status.policy_id) for p in inputs.products.values() if p is not None]
-    plan_id = str(plan.status.policy_id)
     provider_ref = LocalObjectRef(name=plan.status.provider) if plan.status.provider else None
     provider = await resolve_provider(ctx, provider_ref)
     assert provider.backend is not None
+    kind = credential_type_of(request)
+    try:
+        key_expiry = parse_duration(plan.spec.key_expiry) if plan.spec.key_expiry else None
+        renew_before = renew_before_seconds(plan)
+    except ValueError as exc:  # the plan is not Ready with such a spec; this is a safeguard
+        raise StalledError(Reason.DEPENDENCY_NOT_READY, f"Plan {plan.namespace}/{plan.name}: {exc}") from exc
 
     secret_name = secret_name_for(request.name, request.spec.secret_name)
     # A request never issued has no Secret of ours yet: skip reading it and create it. A Secret that
@@ -238,85 +187,32 @@ async def _issue(
         and not request.status.key_hash
         and request.uid not in ctx.read_secret_first
     )
-    secret = None if optimistic else await ctx.kube.get_secret(namespace, secret_name)
-    if secret is not None and not secret_owned_by(secret, request.uid):
-        raise StalledError(
-            Reason.SECRET_CONFLICT,
-            f"Secret {namespace}/{secret_name} exists and is not owned by this request; "
-            "delete it or choose another spec.secretName",
-        )
-    current, previous, previous_expires = read_keys(secret)
-    for known in (current, previous):
-        if known:
-            remember_secret(known)
-    status = request.status
-    issued_at = parse_time(status.issued_at) or now
-    last_rotation = parse_time(status.last_rotation_time)
-    rotate_token = request.annotations.get(ROTATE_ANNOTATION)
-    handled_token = status.handled_rotate_token
-    key_expiry = parse_duration(plan.spec.key_expiry) if plan.spec.key_expiry else None
-    suspended = bool(request.spec.suspended)
-    events: list[tuple[str, str]] = []
-    fresh = False  # a key generated in this reconcile cannot exist in Tyk yet
-
     try:
-        if current is None:
-            if status.key_hash:
-                # The Secret was deleted: the old key cannot be recovered, so revoke it by hash.
-                await provider.backend.delete_key_by_hash(status.key_hash)
-                events.append(
-                    (
-                        "SecretRestored",
-                        f"Secret {secret_name} was missing; issued a new key and revoked the old one",
-                    )
-                )
-            current, previous, previous_expires = new_key(), None, None
-            issued_at, handled_token, fresh = now, rotate_token, True
-        elif rotation_due(
-            request,
-            last_rotation=last_rotation,
-            issued_at=issued_at,
-            rotate_annotation=rotate_token,
-            last_handled_rotate_token=handled_token,
-            now=now,
-        ):
-            if previous:
-                await provider.backend.delete_key(previous)
-            previous, current, fresh = current, new_key(), True
-            previous_expires = previous_key_expires_at(request, now)
-            last_rotation, handled_token = now, rotate_token
-            events.append(
-                (
-                    "Rotated",
-                    f"Rotated the key; the previous one stays valid until {format_time(previous_expires)}",
-                )
-            )
-        elif previous and previous_key_expired(previous_expires, now):
-            await provider.backend.delete_key(previous)
-            previous, previous_expires = None, None
-            events.append(("PreviousKeyRevoked", "The overlap ended; revoked the previous key"))
-
-        expires_at = expiry_for(key_expiry, issued_at)
-        session = key_session(
-            request, product_ids, plan_id, provider.config.org_id, expires_at, suspended=suspended
+        secret = None if optimistic else await ctx.kube.get_secret(namespace, secret_name)
+        record = read_record(secret, request.uid, kind)
+        remember(m for m in (record.current, record.previous) if m is not None)
+        lifecycle = plan_credential(
+            LifecycleInputs(
+                request=request,
+                app=inputs.app,
+                credential_type=kind,
+                products=tuple(f"{k[0]}/{k[1]}" for k in product_keys(request)),
+                plan_ref=f"{plan.namespace}/{plan.name}",
+                policy_ids=(*product_ids, str(plan.status.policy_id)),
+                key_expiry=key_expiry,
+                renew_before=renew_before,
+                provider=provider.config,
+                secret_name=secret_name,
+                secret=record,
+                observed=await observe(provider.backend, kind, record),
+                now=now,
+            ),
+            entropy,
         )
-        manifest = render_secret(
-            request,
-            inputs.app,
-            secret_name=secret_name,
-            api_key=current,
-            previous_key=previous,
-            previous_expires_at=previous_expires,
-            gateway_url=provider.config.gateway_url,
-            products=[f"{k[0]}/{k[1]}" for k in product_keys(request)],
-            plan=f"{plan.namespace}/{plan.name}",
-            issued_at=issued_at,
-        )
-        if secret is None or _secret_changed(secret, manifest):
-            # Secret first: a crash after this line leaves a key we can still put into Tyk.
-            await _write_secret(ctx, namespace, secret, dict(manifest))
-        await _ensure_finalizer(ctx, body)
-        action, key_hash = await _ensure_key(provider.backend, current, session, fresh=fresh)
+        if lifecycle.stalled:
+            raise StalledError(lifecycle.outcome.reason, lifecycle.outcome.message)
+        remember(lifecycle.materials)
+        created = await execute(ctx, body, provider.backend, lifecycle.actions)
     except KubeConflict as exc:
         if optimistic:
             ctx.read_secret_first.add(request.uid)
@@ -327,62 +223,13 @@ async def _issue(
             Reason.RECONCILING, f"Secret {secret_name} changed while writing it; retrying"
         ) from exc
     except TykError as exc:
-        error = tyk_failure(exc, "writing the key")
+        error = tyk_failure(exc, "writing the credential")
         ctx.tyk_failed(provider.name, error.reason is Reason.TYK_UNAVAILABLE, error.message)
         raise error from exc
 
-    if action == "created" and status.key_hash and not events:
-        events.append(("KeyRestored", "The key was missing in Tyk; restored it from the Secret"))
-    elif action == "created" and not status.key_hash:
-        events.append(
-            (
-                "CredentialIssued",
-                f"Issued a key (fingerprint {credential_fingerprint(current)}) into Secret {secret_name}",
-            )
-        )
-    if suspended != bool(status.suspended):
-        events.append(
-            (
-                "Suspended" if suspended else "Resumed",
-                "Disabled the key in Tyk" if suspended else "Re-enabled the key in Tyk",
-            )
-        )
-    for reason, message in events:
-        ctx.emit(body, "Normal", reason, message)
-
-    next_rotation = next_rotation_time(request, last_rotation=last_rotation, issued_at=issued_at)
-    fields = {
-        "secretName": secret_name,
-        "keyHash": key_hash or status.key_hash,
-        "policies": [*product_ids, plan_id],
-        "provider": provider.name,
-        "issuedAt": format_time(issued_at),
-        "expiresAt": format_time(datetime.datetime.fromtimestamp(expires_at, datetime.UTC))
-        if expires_at
-        else None,
-        "lastRotationTime": format_time(last_rotation) if last_rotation else None,
-        "nextRotationTime": format_time(next_rotation) if next_rotation else None,
-        "previousKeyExpiresAt": format_time(previous_expires) if previous_expires else None,
-        "suspended": suspended,
-        "handledRotateToken": handled_token,
-    }
-    outcome = (
-        Outcome(Reason.SUSPENDED, "the credential is suspended (spec.suspended: true)")
-        if suspended
-        else Outcome(Reason.CREDENTIAL_ISSUED, f"credential issued into Secret {secret_name}")
-    )
-    return outcome, fields
-
-
-def _secret_changed(existing: dict[str, Any], manifest: dict[str, Any]) -> bool:
-    meta, want = existing.get("metadata") or {}, manifest["metadata"]
-    return (
-        (existing.get("data") or {}) != manifest.get("data")
-        or {**(meta.get("labels") or {})} != want.get("labels", {})
-        or {k: v for k, v in (meta.get("annotations") or {}).items() if k in want.get("annotations", {})}
-        != want.get("annotations", {})
-        or meta.get("ownerReferences") != want.get("ownerReferences")
-    )
+    for event_type, reason, message in lifecycle.events:
+        ctx.emit(body, event_type, reason, message)
+    return lifecycle.outcome, lifecycle.status_fields(created)
 
 
 def key_left_behind(body: dict[str, Any]) -> str | None:
@@ -392,7 +239,8 @@ def key_left_behind(body: dict[str, Any]) -> str | None:
         return None
     metadata = body.get("metadata") or {}
     what = f"the key of {metadata.get('namespace')}/{metadata.get('name')}"
-    return f"{what} (hash {status['keyHash']})" if status.get("keyHash") else what
+    hashes = [h for h in (status.get("keyHash"), status.get("previousKeyHash")) if h]
+    return f"{what} (hash {', '.join(hashes)})" if hashes else what
 
 
 async def finalize_request(ctx: Context, body: dict[str, Any]) -> None:
@@ -407,7 +255,9 @@ async def finalize_request(ctx: Context, body: dict[str, Any]) -> None:
     namespace = request.namespace or ""
     secret_name = request.status.secret_name or secret_name_for(request.name, request.spec.secret_name)
     secret = await ctx.kube.get_secret(namespace, secret_name)
-    owned = secret is not None and secret_owned_by(secret, request.uid)
+    kind = credential_type_of(request)
+    record = read_record(secret, request.uid, kind)
+    owned = record.owned
     if (request.spec.deletion_policy or "Revoke") == "Orphan":
         if owned and secret is not None:
             # Keep the Secret: without the ownerReference the garbage collector leaves it alone.
@@ -432,15 +282,11 @@ async def finalize_request(ctx: Context, body: dict[str, Any]) -> None:
         if owned:
             await ctx.kube.delete_secret(namespace, secret_name)
         return
-    current, previous, _ = read_keys(secret if owned else None)
+    remember(m for m in (record.current, record.previous) if m is not None)
     try:
-        for key in (current, previous):
-            if key:
-                await backend.delete_key(key)
-        if current is None and request.status.key_hash:
-            await backend.delete_key_by_hash(request.status.key_hash)
+        await execute(ctx, body, backend, plan_revocation(request, kind, record))
     except TykError as exc:
-        raise tyk_failure(exc, "revoking the key") from exc
+        raise tyk_failure(exc, "revoking the credential") from exc
     if owned:
         await ctx.kube.delete_secret(namespace, secret_name)
-    ctx.emit(body, "Normal", "Revoked", "Revoked the key in Tyk and deleted the Secret")
+    ctx.emit(body, "Normal", "Revoked", "Revoked the credential in Tyk and deleted the Secret")

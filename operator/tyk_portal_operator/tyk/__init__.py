@@ -17,11 +17,12 @@ from tyk_portal_operator.tyk.errors import (
     error_for_response,
 )
 from tyk_portal_operator.tyk.gateway import GatewayClient
-from tyk_portal_operator.tyk.models import KeyRecord, TykAPI, TykInfo
+from tyk_portal_operator.tyk.models import FoundKey, KeyRecord, TykAPI, TykInfo
 from tyk_portal_operator.tyk.port import TykBackend
 
 __all__ = [
     "DashboardClient",
+    "FoundKey",
     "GatewayClient",
     "KeyRecord",
     "TykAPI",

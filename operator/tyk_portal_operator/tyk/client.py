@@ -20,7 +20,7 @@ from typing import Any
 from tyk_portal_operator.tyk._base import TykClientBase
 from tyk_portal_operator.tyk._http import json_object
 from tyk_portal_operator.tyk.errors import TykRejected, TykUnexpectedResponse, sanitise
-from tyk_portal_operator.tyk.models import TykAPI, TykInfo, api_from_definition
+from tyk_portal_operator.tyk.models import FoundKey, TykAPI, TykInfo, api_from_definition
 
 __all__ = ["DashboardClient"]
 
@@ -215,6 +215,41 @@ class DashboardClient(TykClientBase):
         return [
             item["data"] for item in keys if isinstance(item, dict) and isinstance(item.get("data"), dict)
         ]
+
+    async def find_keys(self, meta_key: str, value: str) -> list[FoundKey] | None:
+        """The keys whose session ``meta_data`` maps ``meta_key`` to ``value`` (``GET /api/keys/detailed``).
+
+        A Dashboard that does not hash keys lists each key itself as ``key_id``; one that does lists
+        the hash (``key_id`` then equals ``key_hash``), so only the hash is kept.
+
+        Returns:
+            The keys found, or ``None`` when the Dashboard refuses to list keys (hashing on without
+            ``enable_hashed_keys_listing``).
+
+        Raises:
+            TykError: On any other failure.
+        """
+        endpoint = f"GET {_KEYS_DETAILED}"
+        response = await self._http.request(
+            "GET", _KEYS_DETAILED, query=_ALL, idempotent=True, expected=frozenset({404})
+        )
+        if response.status_code == 404:
+            return None
+        keys = json_object(response, endpoint).get("keys") or []
+        if not isinstance(keys, list):
+            raise TykUnexpectedResponse(endpoint, "'keys' is not a list", response.status_code)
+        found: list[FoundKey] = []
+        for item in keys:
+            if not isinstance(item, dict) or not isinstance(item.get("data"), dict):
+                continue
+            if (item["data"].get("meta_data") or {}).get(meta_key) != value:
+                continue
+            key_hash, key_id = item.get("key_hash"), item.get("key_id")
+            if isinstance(key_hash, str) and key_hash:
+                found.append(FoundKey(key_hash=key_hash))
+            elif isinstance(key_id, str) and key_id:
+                found.append(FoundKey(key_id=key_id))
+        return found
 
     async def get_key(self, key_id: str) -> dict[str, Any] | None:
         """Fetch a key's session.

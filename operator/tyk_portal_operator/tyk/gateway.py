@@ -35,13 +35,14 @@ from tyk_portal_operator.tyk.errors import (
     TykUnavailable,
     TykUnexpectedResponse,
 )
-from tyk_portal_operator.tyk.models import TykAPI, TykInfo, api_from_definition
+from tyk_portal_operator.tyk.models import FoundKey, TykAPI, TykInfo, api_from_definition
 
 __all__ = ["GatewayClient"]
 
 _POLICIES = "/tyk/policies"
 _POLICY = "/tyk/policies/{id}"
 _KEY = "/tyk/keys/{id}"
+_KEYS = "/tyk/keys"
 _RELOAD = "/tyk/reload"
 _RELOAD_GROUP = "/tyk/reload/group"
 # Addressed by the write check only; the mismatching body id means nothing is ever written.
@@ -253,6 +254,66 @@ class GatewayClient(TykClientBase):
         return True
 
     # --- keys -----------------------------------------------------------------------------
+
+    async def find_keys(self, meta_key: str, value: str) -> list[FoundKey] | None:
+        """The keys whose session ``meta_data`` maps ``meta_key`` to ``value``.
+
+        The Gateway lists key ids only (``GET /tyk/keys``): the keys themselves when it does not hash
+        keys, their hashes when it does. One lookup by hash tells which (``?hashed=true`` answers 400
+        "Key requested by hash but key hashing is not enabled" on a Gateway that does not hash); then
+        every listed key's session is read, one GET each. That cost grows with the number of keys, so
+        the lifecycle uses this only to revoke a credential whose Secret was lost.
+
+        Returns:
+            The keys found, or ``None`` when the Gateway refuses to list keys (hashing on without
+            ``enable_hashed_keys_listing``).
+
+        Raises:
+            TykError: On any other failure.
+        """
+        endpoint = f"GET {_KEYS}"
+        response = await self._http.request("GET", _KEYS, idempotent=True, expected=frozenset({404}))
+        if response.status_code == 404:
+            return None
+        listed = json_object(response, endpoint).get("keys") or []
+        if not isinstance(listed, list):
+            raise TykUnexpectedResponse(endpoint, "'keys' is not a list", response.status_code)
+        ids = [item for item in listed if isinstance(item, str) and item]
+        if not ids:
+            return []
+        hashed: bool | None = None
+        for probe_id in ids:  # a key deleted since the listing answers 404: ask with the next one
+            probe = await self._http.request(
+                "GET",
+                _KEY,
+                {"id": probe_id},
+                query={"hashed": self.hashed_query},
+                idempotent=True,
+                secrets=(probe_id,),
+                expected=frozenset({400, 404}),
+            )
+            if probe.status_code != 404:
+                hashed = probe.status_code != 400
+                break
+        if hashed is None:
+            return []
+        found: list[FoundKey] = []
+        for key_id in ids:
+            answer = await self._http.request(
+                "GET",
+                _KEY,
+                {"id": key_id},
+                query={"hashed": self.hashed_query} if hashed else None,
+                idempotent=True,
+                secrets=(key_id,),
+                expected=frozenset({404}),
+            )
+            if answer.status_code == 404:
+                continue
+            session = json_object(answer, f"GET {_KEY}")
+            if (session.get("meta_data") or {}).get(meta_key) == value:
+                found.append(FoundKey(key_hash=key_id) if hashed else FoundKey(key_id=key_id))
+        return found
 
     async def get_key(self, key_id: str) -> dict[str, Any] | None:
         """Fetch a key's session (the Gateway answers the session itself).

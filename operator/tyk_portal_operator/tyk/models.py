@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["KeyRecord", "TykAPI", "TykInfo", "api_from_definition", "derive_auth_type"]
+__all__ = ["FoundKey", "KeyRecord", "TykAPI", "TykInfo", "api_from_definition", "derive_auth_type"]
 
 
 class TykInfo(BaseModel):
@@ -74,6 +74,29 @@ class KeyRecord:
     def __repr__(self) -> str:
         """Show the hash only; the key id is credential material."""
         return f"KeyRecord(key_hash={self.key_hash!r}, key_id=<redacted>)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class FoundKey:
+    """A key found in Tyk by a mark in its session, addressed as Tyk allows.
+
+    Exactly one attribute is set: ``key_id`` when Tyk lists the key itself (key hashing off; the key
+    is credential material, left out of ``repr``), else ``key_hash``.
+
+    Attributes:
+        key_id: The key (secret), when Tyk does not hash keys.
+        key_hash: Tyk's hash of the key, when it does.
+    """
+
+    key_id: str | None = field(default=None, repr=False)
+    key_hash: str | None = None
+
+    def __repr__(self) -> str:
+        """Show the hash only; the key id is credential material."""
+        shown = "<redacted>" if self.key_id else None
+        return f"FoundKey(key_id={shown}, key_hash={self.key_hash!r})"
 
     __str__ = __repr__
 

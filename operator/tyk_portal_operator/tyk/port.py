@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from tyk_portal_operator.tyk.models import KeyRecord, TykAPI, TykInfo
+from tyk_portal_operator.tyk.models import FoundKey, KeyRecord, TykAPI, TykInfo
 
 __all__ = ["TykBackend"]
 
@@ -64,6 +64,11 @@ class TykBackend(Protocol):
 
     async def list_key_sessions(self) -> list[dict[str, Any]] | None:
         """Every key's session (never its id), or None when this Tyk cannot list keys in bulk."""
+        ...
+
+    async def find_keys(self, meta_key: str, value: str) -> list[FoundKey] | None:
+        """The keys whose session ``meta_data`` maps ``meta_key`` to ``value``; None when this Tyk
+        cannot tell (it cannot list keys)."""
         ...
 
     async def delete_key_by_hash(self, key_hash: str) -> bool:

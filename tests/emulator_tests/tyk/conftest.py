@@ -28,6 +28,8 @@ def emu(tyk_emulator: TykEmulator) -> Iterator[TykEmulator]:
             api_key=API_KEY,
             hash_keys=True,
             enable_hashed_keys_listing=True,
+            enable_delete_key_by_hash=True,
+            enable_update_key_by_hash=True,
             page_size=10,
             gateway_secret=GATEWAY_SECRET,
             policy_source="file",

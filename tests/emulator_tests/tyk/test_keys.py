@@ -85,11 +85,60 @@ def test_custom_id_without_hashing(dash: httpx.Client, control: TykControl, poli
     control.config(hash_keys=False)
     r = dash.post("/api/keys/plain-key-1", json=session("apiprod.shop.orders"))
     assert r.json()["key_id"] == "plain-key-1"
+    assert r.json()["key_hash"] == ""  # no hash to address the key by later
     assert dash.get("/api/keys/plain-key-1").json()["key_id"] == "plain-key-1"
-    r = dash.get("/api/keys/plain-key-1", params={"hashed": 1})
-    assert r.status_code == 400
     generated = dash.post("/api/keys", json=session("apiprod.shop.orders")).json()["key_id"]
     assert generated.startswith("org1")
+    # Without hashing the listing shows each key itself: that is how a key can still be found.
+    listed = dash.get("/api/keys/detailed", params={"p": -1}).json()["keys"]
+    assert {k["key_id"] for k in listed} == {"plain-key-1", generated}
+    assert all(k["key_hash"] == "" for k in listed)
+
+
+def test_operations_by_hash_are_refused_without_hashing(
+    dash: httpx.Client, control: TykControl, policies: None
+) -> None:
+    """The Gateway answers 400 "Key requested by hash but key hashing is not enabled" to a lookup by
+    hash while it does not hash keys (the Gateway OpenAPI's example for GET /tyk/keys/{keyID}); not
+    even the key itself passed as its "hash" is found that way."""
+    control.config(hash_keys=False)
+    dash.post("/api/keys/plain-key-2", json=session("apiprod.shop.orders"))
+    for method in ("GET", "PUT", "DELETE"):
+        r = dash.request(
+            method,
+            "/api/keys/plain-key-2",
+            params={"hashed": 1},
+            json=session("apiprod.shop.orders") if method == "PUT" else None,
+        )
+        assert r.status_code == 400, method
+        assert r.json() == {
+            "Status": "Error",
+            "Message": "Key requested by hash but key hashing is not enabled",
+            "Meta": None,
+        }
+        validate(r.json(), "ApiResponse")
+    assert dash.get("/api/keys/plain-key-2").status_code == 200  # nothing was deleted
+    assert dash.delete("/api/keys/plain-key-2").status_code == 200  # by the key itself it works
+
+
+def test_delete_and_update_by_hash_need_the_dashboard_options(
+    dash: httpx.Client, control: TykControl, policies: None
+) -> None:
+    """`enable_delete_key_by_hash` / `enable_update_key_by_hash` (both false by default in Tyk)."""
+    key_hash = dash.post("/api/keys/k-opt", json=session("apiprod.shop.orders")).json()["key_hash"]
+    control.config(enable_delete_key_by_hash=False, enable_update_key_by_hash=False)
+    assert dash.get(f"/api/keys/{key_hash}", params={"hashed": 1}).status_code == 200  # reads are allowed
+    r = dash.delete(f"/api/keys/{key_hash}", params={"hashed": 1})
+    assert r.status_code == 400
+    assert "enable_delete_key_by_hash" in r.json()["Message"]
+    r = dash.put(f"/api/keys/{key_hash}", params={"hashed": 1}, json=session("apiprod.shop.payments"))
+    assert r.status_code == 400
+    assert "enable_update_key_by_hash" in r.json()["Message"]
+    assert list(dash.get("/api/keys/k-opt").json()["data"]["access_rights"]) == ["orders-api"]
+    assert dash.delete("/api/keys/k-opt").status_code == 200  # by the key itself it works
+    control.config(enable_delete_key_by_hash=True)
+    key_hash = dash.post("/api/keys/k-opt2", json=session("apiprod.shop.orders")).json()["key_hash"]
+    assert dash.delete(f"/api/keys/{key_hash}", params={"hashed": 1}).status_code == 200
 
 
 def test_get_missing_key(dash: httpx.Client) -> None:

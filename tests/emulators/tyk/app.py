@@ -269,12 +269,25 @@ async def list_keys_detailed(request: web.Request) -> web.Response:
     return json_response({"keys": page, "pages": pages})
 
 
-def _check_hashed(core: Core, request: web.Request) -> bool:
+# The Gateway's answer to a lookup by hash while it does not hash keys (gateway/api.go
+# handleGetDetail; the Gateway OpenAPI document shows it as the 400 example of GET /tyk/keys/{keyID},
+# with a trailing period).
+HASHING_OFF = "Key requested by hash but key hashing is not enabled"
+
+
+def _check_hashed(core: Core, request: web.Request, *, config_flag: str | None = None) -> bool:
+    """Whether the request addresses a key by its hash, refusing what the configuration does not allow:
+    any operation by hash while keys are not hashed (400, the Gateway's text: [choice] the Dashboard
+    relays it), and updates/deletes by hash unless `enable_update_key_by_hash` /
+    `enable_delete_key_by_hash` is on ([choice] status and text: undocumented)."""
     hashed = _hashed(request)
-    if hashed and not core.state.hash_keys:
-        # [choice] wording unverified; the status follows the Dashboard's documented 400.
-        raise TykError(400, "Key hashing is disabled: hashed key operations are not available.")
-    return hashed
+    if not hashed:
+        return False
+    if not core.state.hash_keys:
+        raise TykError(400, HASHING_OFF)
+    if config_flag is not None and not getattr(core.state, config_flag):
+        raise TykError(400, f"Operations on keys by hash are disabled ({config_flag} is false).")
+    return True
 
 
 async def create_key(request: web.Request) -> web.Response:
@@ -305,7 +318,7 @@ async def get_key(request: web.Request) -> web.Response:
 
 async def update_key(request: web.Request) -> web.Response:
     core = request.app[CORE_KEY]
-    hashed = _check_hashed(core, request)
+    hashed = _check_hashed(core, request, config_flag="enable_update_key_by_hash")
     body = await read_json(request)
     existing = core.state.find_key(request.match_info["key_id"], hashed)
     if isinstance(body, dict) and existing is not None:
@@ -316,7 +329,8 @@ async def update_key(request: web.Request) -> web.Response:
 
 async def delete_key(request: web.Request) -> web.Response:
     core = request.app[CORE_KEY]
-    core.state.delete_key(request.match_info["key_id"], _check_hashed(core, request))
+    hashed = _check_hashed(core, request, config_flag="enable_delete_key_by_hash")
+    core.state.delete_key(request.match_info["key_id"], hashed)
     return json_response(envelope("OK", "Key deleted successfully."))
 
 
@@ -589,6 +603,8 @@ def _config(core: Core) -> JSON:
         "dashboard_version": s.dashboard_version,
         "gateway_version": s.gateway_version,
         "enable_hashed_keys_listing": s.enable_hashed_keys_listing,
+        "enable_delete_key_by_hash": s.enable_delete_key_by_hash,
+        "enable_update_key_by_hash": s.enable_update_key_by_hash,
         "page_size": s.page_size,
         "policy_source": s.policy_source,
         "reload_delay": s.reload_delay,
@@ -616,6 +632,8 @@ async def ctl_set_config(request: web.Request) -> web.Response:
         "gateway_version": str,
         "version": str,
         "enable_hashed_keys_listing": bool,
+        "enable_delete_key_by_hash": bool,
+        "enable_update_key_by_hash": bool,
         "page_size": int,
         "gateway_secret": str,
         "policy_source": str,

@@ -125,6 +125,7 @@ class TykControl:
 
     def config(self, **changes: Any) -> JSON:
         """Change ``api_key``, ``hash_keys``, ``version``, ``dashboard_version``, ``gateway_version``,
-        ``enable_hashed_keys_listing``, ``page_size`` or ``org_id``; returns the new config."""
+        ``enable_hashed_keys_listing``, ``enable_delete_key_by_hash``, ``enable_update_key_by_hash``,
+        ``page_size`` or ``org_id``; returns the new config."""
         result: JSON = self._request("POST", "config", changes) if changes else self._request("GET", "config")
         return result

@@ -373,7 +373,11 @@ class TykState:
     hash_keys: bool = True
     dashboard_version: str = "5.13.0"
     gateway_version: str = "v5.13.0"
+    # Dashboard options that default to false in Tyk; on here, as in an installation set up for the
+    # operator (tests turn them off to see the refusals).
     enable_hashed_keys_listing: bool = True
+    enable_delete_key_by_hash: bool = True
+    enable_update_key_by_hash: bool = True
     page_size: int = DEFAULT_PAGE_SIZE
     policies: dict[str, JSON] = field(default_factory=dict)  # by _id, insertion ordered
     apis: dict[str, JSON] = field(default_factory=dict)  # by api_id: wrapper {"api_definition":..}

@@ -232,7 +232,38 @@ def test_first_failing_check_wins() -> None:
     outcome = check_eligibility(_inputs(app=None, catalogue=None, plan=None))
     assert outcome is not None
     assert outcome.reason is Reason.APP_NOT_FOUND
-    assert len(ELIGIBILITY_CHAIN) == 8
+    assert len(ELIGIBILITY_CHAIN) == 9
+
+
+def _with_apis(name: str, *apis: tuple[str, str]) -> APIProduct:
+    product = _product(name)
+    resolved = [{"apiID": f"{api}-id", "name": api, "authType": auth} for api, auth in apis]
+    return product.model_copy(
+        update={
+            "status": product.status.model_copy(
+                update={"apis": product.status.model_validate({"apis": resolved}).apis}
+            )
+        }
+    )
+
+
+def test_an_auth_token_is_not_issued_for_apis_of_another_auth_type() -> None:
+    products = {
+        ("apis", "orders"): _with_apis("orders", ("orders", "authToken")),
+        ("apis", "payments"): _with_apis("payments", ("ledger", "jwt"), ("cards", "jwt")),
+    }
+    outcome = check_eligibility(_inputs(products=products))
+    assert outcome is not None
+    assert outcome.reason is Reason.AUTH_TYPE_MISMATCH
+    assert outcome.message == (
+        "AuthToken credentials authenticate only to APIs using authToken, but these APIs use another "
+        "authentication: cards (jwt, in APIProduct apis/payments), ledger (jwt, in APIProduct apis/payments); "
+        "create a new request for products whose APIs use authToken"
+    )
+    # Not eligible, so never approved automatically (and so never written to Tyk).
+    assert decide_approval(_inputs(products=products, plan=_plan(approval="Automatic")), NOW) is None
+    token_only = {key: _with_apis(key[1], (key[1], "authToken")) for key in products}
+    assert check_eligibility(_inputs(products=token_only)) is None
 
 
 def test_custom_chain_is_evaluated_in_order() -> None:

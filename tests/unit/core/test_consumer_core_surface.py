@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-MODULES = ["visibility", "approval", "credentials"]
+MODULES = ["visibility", "approval", "credentials", "credential_types", "lifecycle"]
 CORE = Path(__file__).resolve().parents[3] / "operator" / "tyk_portal_operator" / "core"
 
 

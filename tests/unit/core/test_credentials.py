@@ -1,4 +1,4 @@
-"""Tyk sessions, credential Secrets, rotation planning and fingerprints."""
+"""Tyk sessions, credential Secrets, durations of rotation and renewal, fingerprints."""
 
 from __future__ import annotations
 
@@ -14,26 +14,23 @@ import pytest
 
 from tyk_portal_operator.core.credentials import (
     credential_fingerprint,
+    decode_secret_data,
     expiry_for,
     format_time,
     key_from_entropy,
     key_session,
     label_value,
     merge_session_for_update,
-    next_rotation_time,
     overlap_seconds,
     parse_time,
-    previous_key_expired,
-    previous_key_expires_at,
-    read_keys,
     render_secret,
-    rotation_due,
+    renew_before_seconds,
     rotation_interval_seconds,
     secret_owned_by,
     session_differs,
     session_ownership,
 )
-from tyk_portal_operator.models import ConsumerApp, ProvisioningRequest
+from tyk_portal_operator.models import ConsumerApp, Plan, ProvisioningRequest
 
 UTC = datetime.UTC
 T0 = datetime.datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -228,13 +225,13 @@ def test_session_ownership() -> None:
 def _render(**overrides: Any) -> dict[str, Any]:
     args: dict[str, Any] = {
         "secret_name": "orders-access-credentials",
-        "api_key": KEY,
-        "previous_key": None,
-        "previous_expires_at": None,
-        "gateway_url": "https://gw.example.com",
+        "data": {"api-key": KEY, "gateway-url": "https://gw.example.com"},
+        "annotations": {
+            "apiportal.dev/issued-at": format_time(T0),
+            "apiportal.dev/key-fingerprint": credential_fingerprint(KEY),
+        },
         "products": ["apis/orders"],
         "plan": "apis/gold",
-        "issued_at": T0,
     }
     args.update(overrides)
     request = args.pop("request", _request())
@@ -283,17 +280,8 @@ def test_render_secret_manifest() -> None:
     assert json.loads(json.dumps(secret)) == secret
 
 
-def test_render_secret_during_overlap_and_without_gateway() -> None:
-    until = T0 + datetime.timedelta(hours=1)
-    secret = _render(previous_key=OLD_KEY, previous_expires_at=until, gateway_url=None)
-    assert _decoded(secret) == {"api-key": KEY, "api-key-previous": OLD_KEY}
-    annotations = secret["metadata"]["annotations"]
-    assert annotations["apiportal.dev/previous-key-expires-at"] == "2025-03-01T13:00:00Z"
-    assert "apiportal.dev/key-hash" not in annotations
-
-
 def test_secret_repr_never_shows_key_material() -> None:
-    secret = _render(previous_key=OLD_KEY, previous_expires_at=T0)
+    secret = _render(data={"api-key": KEY, "api-key-previous": OLD_KEY})
     encoded = base64.b64encode(KEY.encode()).decode()
     for text in (repr(secret), str(secret), f"{secret}", f"{secret!r}"):
         assert KEY not in text
@@ -393,13 +381,11 @@ def test_secret_owned_by() -> None:
     assert not secret_owned_by({"metadata": {"name": "x"}}, "uid-r1")
 
 
-def test_read_keys_round_trip() -> None:
-    until = T0 + datetime.timedelta(minutes=30)
-    secret = _render(previous_key=OLD_KEY, previous_expires_at=until)
-    assert read_keys(secret) == (KEY, OLD_KEY, until)
-    assert read_keys(_render()) == (KEY, None, None)
-    assert read_keys(None) == (None, None, None)
-    assert read_keys({"data": {"api-key": "%%% not base64"}}) == (None, None, None)
+def test_secret_data_round_trip() -> None:
+    secret = _render(data={"api-key": KEY, "api-key-previous": OLD_KEY})
+    assert decode_secret_data(secret) == {"api-key": KEY, "api-key-previous": OLD_KEY}
+    assert decode_secret_data(None) == {}
+    assert decode_secret_data({"data": {"api-key": "%%% not base64", "ok": "b2s="}}) == {"ok": "ok"}
 
 
 # ----- rotation -----------------------------------------------------------------------------------
@@ -414,89 +400,16 @@ def test_rotation_settings() -> None:
     assert overlap_seconds(_request(rotation={"interval": "1d"})) == 3600
 
 
-def test_next_rotation_time() -> None:
-    rotating = _request(rotation={"interval": "1d"})
-    assert next_rotation_time(rotating, last_rotation=None, issued_at=T0) == T0 + datetime.timedelta(days=1)
-    later = T0 + datetime.timedelta(hours=5)
-    assert next_rotation_time(rotating, last_rotation=later, issued_at=T0) == later + datetime.timedelta(
-        days=1
-    )
-    assert next_rotation_time(rotating, last_rotation=None, issued_at=None) is None
-    assert next_rotation_time(_request(), last_rotation=None, issued_at=T0) is None
-
-
-def test_rotation_due_by_interval() -> None:
-    rotating = _request(rotation={"interval": "1h"})
-    kwargs: dict[str, Any] = {"rotate_annotation": None, "last_handled_rotate_token": None}
-    assert not rotation_due(
-        rotating, last_rotation=None, issued_at=T0, now=T0 + datetime.timedelta(minutes=59), **kwargs
-    )
-    assert rotation_due(
-        rotating, last_rotation=None, issued_at=T0, now=T0 + datetime.timedelta(hours=1), **kwargs
-    )
-    rotated = T0 + datetime.timedelta(hours=1)
-    assert not rotation_due(
-        rotating, last_rotation=rotated, issued_at=T0, now=rotated + datetime.timedelta(minutes=1), **kwargs
-    )
-    assert not rotation_due(
-        _request(), last_rotation=None, issued_at=T0, now=T0 + datetime.timedelta(days=999), **kwargs
+def _plan(**spec: Any) -> Plan:
+    return Plan.model_validate(
+        {"metadata": {"name": "gold", "namespace": "apis"}, "spec": {"displayName": "Gold", **spec}}
     )
 
 
-def test_rotation_due_by_annotation() -> None:
-    request = _request()
-    now = T0 + datetime.timedelta(minutes=1)
-    assert rotation_due(
-        request,
-        last_rotation=None,
-        issued_at=T0,
-        rotate_annotation="t1",
-        last_handled_rotate_token=None,
-        now=now,
-    )
-    assert rotation_due(
-        request,
-        last_rotation=T0,
-        issued_at=T0,
-        rotate_annotation="t2",
-        last_handled_rotate_token="t1",
-        now=now,
-    )
-    assert not rotation_due(
-        request,
-        last_rotation=T0,
-        issued_at=T0,
-        rotate_annotation="t1",
-        last_handled_rotate_token="t1",
-        now=now,
-    )
-    assert not rotation_due(
-        request,
-        last_rotation=None,
-        issued_at=T0,
-        rotate_annotation="",
-        last_handled_rotate_token="t1",
-        now=now,
-    )
-
-
-def test_nothing_to_rotate_before_first_issue() -> None:
-    request = _request(rotation={"interval": "1s"})
-    assert not rotation_due(
-        request,
-        last_rotation=None,
-        issued_at=None,
-        rotate_annotation="t1",
-        last_handled_rotate_token=None,
-        now=T0,
-    )
-
-
-def test_previous_key_expiry() -> None:
-    request = _request(rotation={"overlap": "15m"})
-    until = previous_key_expires_at(request, T0)
-    assert until == T0 + datetime.timedelta(minutes=15)
-    assert previous_key_expires_at(_request(), T0) == T0 + datetime.timedelta(hours=1)
-    assert not previous_key_expired(until, T0 + datetime.timedelta(minutes=14))
-    assert previous_key_expired(until, until)
-    assert previous_key_expired(None, T0)
+def test_renew_before_follows_cert_manager() -> None:
+    assert renew_before_seconds(_plan()) is None  # credentials that never expire are never renewed
+    assert renew_before_seconds(_plan(keyExpiry="90d")) == 30 * 86400  # a third of the lifetime
+    assert renew_before_seconds(_plan(keyExpiry="90d", renewBefore="7d")) == 7 * 86400
+    assert renew_before_seconds(_plan(keyExpiry="90d", renewBefore="0s")) is None  # off
+    with pytest.raises(ValueError, match="must be shorter than keyExpiry"):
+        renew_before_seconds(_plan(keyExpiry="1d", renewBefore="24h"))

@@ -95,6 +95,12 @@ def test_plan_policy_has_limits_and_no_access_rights() -> None:
     assert (unlimited["quota_max"], unlimited["rate"]) == (-1, -1)
 
 
+def test_a_plan_renewing_credentials_no_earlier_than_they_expire_is_invalid() -> None:
+    assert plan_policy(_plan(keyExpiry="1h", renewBefore="20m"), PROVIDER)["key_expires_in"] == 3600
+    with pytest.raises(ValueError, match=r"renewBefore \(1h\) must be shorter than keyExpiry \(1h\)"):
+        plan_policy(_plan(keyExpiry="1h", renewBefore="1h"), PROVIDER)
+
+
 @pytest.mark.parametrize(
     ("selectors", "expected"),
     [

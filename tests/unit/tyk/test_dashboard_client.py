@@ -465,3 +465,41 @@ async def test_unexpected_body_is_typed(make_client: Factory) -> None:
 
     with pytest.raises(TykUnexpectedResponse):
         await client.list_policies()
+
+
+# --- finding a request's keys (a lost Secret) --------------------------------------------------------
+
+
+def _detailed(*items: tuple[str, str, str]) -> httpx.Response:
+    return ok_json(
+        {
+            "keys": [
+                {
+                    "key_id": key_id,
+                    "key_hash": key_hash,
+                    "data": {"meta_data": {"apiportal.dev/request-uid": uid}},
+                }
+                for key_id, key_hash, uid in items
+            ],
+            "pages": 1,
+        }
+    )
+
+
+async def test_find_keys_without_hashing_returns_the_keys_themselves(make_client: Factory) -> None:
+    script = Script(_detailed(("plain-key-1", "", "uid-1"), ("plain-key-2", "", "uid-2")))
+    found = await make_client(script).find_keys("apiportal.dev/request-uid", "uid-1")
+    assert [(k.key_id, k.key_hash) for k in found or []] == [("plain-key-1", None)]
+    assert script.calls == ["GET /api/keys/detailed?p=-1"]
+    assert "plain-key-1" not in repr(found)  # a key is credential material
+
+
+async def test_find_keys_with_hashing_returns_hashes_only(make_client: Factory) -> None:
+    script = Script(_detailed(("h1", "h1", "uid-1"), ("h2", "h2", "uid-1"), ("h3", "h3", "uid-3")))
+    found = await make_client(script).find_keys("apiportal.dev/request-uid", "uid-1")
+    assert [(k.key_id, k.key_hash) for k in found or []] == [(None, "h1"), (None, "h2")]
+
+
+async def test_find_keys_is_none_where_the_dashboard_cannot_list(make_client: Factory) -> None:
+    script = Script(dashboard_error(404, "Could not retrieve keys."))
+    assert await make_client(script).find_keys("apiportal.dev/request-uid", "uid-1") is None

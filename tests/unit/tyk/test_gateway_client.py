@@ -260,3 +260,58 @@ async def test_client_satisfies_the_port(make_client: Factory) -> None:
 
     assert isinstance(client, TykBackend)
     assert SECRET not in repr(client)
+
+
+# --- finding a request's keys (a lost Secret) --------------------------------------------------------
+
+
+def _session(uid: str) -> httpx.Response:
+    return ok_json({"apply_policies": ["p"], "meta_data": {"apiportal.dev/request-uid": uid}})
+
+
+async def test_find_keys_without_hashing_reads_each_listed_key(make_client: Factory) -> None:
+    hashing_off = gateway_error(400, "Key requested by hash but key hashing is not enabled")
+    script = Script(ok_json({"keys": ["key-a", "key-b"]}), hashing_off, _session("uid-1"), _session("uid-2"))
+    found = await make_client(script).find_keys("apiportal.dev/request-uid", "uid-1")
+    assert [(k.key_id, k.key_hash) for k in found or []] == [("key-a", None)]
+    assert script.calls == [
+        "GET /tyk/keys",
+        "GET /tyk/keys/key-a?hashed=true",
+        "GET /tyk/keys/key-a",
+        "GET /tyk/keys/key-b",
+    ]
+
+
+async def test_find_keys_with_hashing_reads_by_hash(make_client: Factory) -> None:
+    script = Script(
+        ok_json({"keys": ["h1", "h2"]}),
+        _session("uid-1"),
+        _session("uid-1"),
+        gateway_error(404, "Key not found"),
+    )
+    found = await make_client(script).find_keys("apiportal.dev/request-uid", "uid-1")
+    assert [(k.key_id, k.key_hash) for k in found or []] == [(None, "h1")]
+    assert script.calls[-2:] == ["GET /tyk/keys/h1?hashed=true", "GET /tyk/keys/h2?hashed=true"]
+
+
+async def test_find_keys_is_none_where_the_gateway_cannot_list(make_client: Factory) -> None:
+    script = Script(
+        gateway_error(404, "Hashed key listing is disabled in config (enable_hashed_keys_listing)")
+    )
+    assert await make_client(script).find_keys("apiportal.dev/request-uid", "uid-1") is None
+    empty = Script(ok_json({"keys": []}))
+    assert await make_client(empty).find_keys("apiportal.dev/request-uid", "uid-1") == []
+    assert empty.calls == ["GET /tyk/keys"]
+
+
+async def test_find_keys_probes_past_a_key_deleted_since_the_listing(make_client: Factory) -> None:
+    script = Script(
+        ok_json({"keys": ["gone", "key-b"]}),
+        gateway_error(404, "Key not found"),  # "gone" was deleted meanwhile: no answer about hashing
+        gateway_error(400, "Key requested by hash but key hashing is not enabled"),
+        gateway_error(404, "Key not found"),
+        _session("uid-1"),
+    )
+    found = await make_client(script).find_keys("apiportal.dev/request-uid", "uid-1")
+    assert [(k.key_id, k.key_hash) for k in found or []] == [("key-b", None)]
+    assert script.calls[1:3] == ["GET /tyk/keys/gone?hashed=true", "GET /tyk/keys/key-b?hashed=true"]

@@ -1,0 +1,163 @@
+"""Carry out a credential plan (`core/lifecycle.py`): Tyk and Kubernetes calls, in the plan's order.
+
+Nothing is decided here. Each action maps to one adapter call (a lost credential to a few); the
+first failure stops the run and propagates: the next reconcile reads the Secret and Tyk again and
+plans from there, which is what makes every step safe to repeat.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ..core.conditions import Reason
+from ..core.credential_types import CredentialType, Material, TykRef
+from ..core.credentials import META_REQUEST_UID
+from ..core.lifecycle import (
+    Action,
+    CreateInTyk,
+    DeleteInTyk,
+    EnsureFinalizer,
+    RevokeLost,
+    SecretRecord,
+    UpdateInTyk,
+    WriteSecret,
+    refs_to_observe,
+)
+from ..core.naming import REQUEST_FINALIZER
+from ..errors import RetryableError
+from ..logging_setup import remember_secret
+from ..tyk import TykBackend, TykRejected
+from .context import Context
+
+__all__ = ["entropy", "execute", "observe", "remember"]
+
+
+def entropy(size: int) -> bytes:
+    """Random bytes for new credential material, from the OS's CSPRNG."""
+    return secrets.token_bytes(size)
+
+
+def remember(materials: Iterable[Material]) -> None:
+    """Mask every value of these materials in log output."""
+    for material in materials:
+        for value in material.secrets():
+            remember_secret(value)
+
+
+async def observe(
+    backend: TykBackend, credential_type: CredentialType, record: SecretRecord
+) -> dict[TykRef, Mapping[str, Any] | None]:
+    """What Tyk holds for the Secret's credentials, as far as the lifecycle needs it (one GET per
+    object; None where missing; see `core.lifecycle.refs_to_observe`).
+
+    Raises:
+        TykError: a lookup failed.
+    """
+    observed: dict[TykRef, Mapping[str, Any] | None] = {}
+    while wanted := refs_to_observe(record, credential_type, observed):
+        for ref in wanted:
+            observed[ref] = await _get(backend, ref)
+    return observed
+
+
+async def _get(backend: TykBackend, ref: TykRef) -> Mapping[str, Any] | None:
+    if ref.kind == "key":
+        return await backend.get_key(ref.id)
+    raise ValueError(f"no Tyk adapter call for objects of kind {ref.kind!r}")
+
+
+async def _delete(backend: TykBackend, ref: TykRef) -> None:
+    if ref.kind != "key":
+        raise ValueError(f"no Tyk adapter call for objects of kind {ref.kind!r}")
+    await backend.delete_key(ref.id)
+
+
+async def _revoke_lost(backend: TykBackend, action: RevokeLost) -> None:
+    # Every key carrying the request's uid in its session (the operator writes it into each key); a
+    # Tyk that does not hash keys lists the keys themselves, one that does lists their hashes.
+    found = await backend.find_keys(META_REQUEST_UID, action.request_uid)
+    if found is None:  # this Tyk cannot list keys: the hashes status recorded
+        if not action.key_hashes:
+            raise RetryableError(
+                Reason.TYK_REJECTED,
+                "cannot revoke the credential lost with its Secret: Tyk does not list keys and no key "
+                "hash is recorded; enable enable_hashed_keys_listing in Tyk, or set "
+                "spec.deletionPolicy: Orphan, delete the request and delete its key in Tyk by hand",
+            )
+        for key_hash in action.key_hashes:
+            await _delete_by_hash(backend, key_hash)
+        return
+    for key in found:
+        if key.key_id:
+            remember_secret(key.key_id)
+            await backend.delete_key(key.key_id)
+        elif key.key_hash:
+            await _delete_by_hash(backend, key.key_hash)
+
+
+async def _delete_by_hash(backend: TykBackend, key_hash: str) -> None:
+    try:
+        await backend.delete_key_by_hash(key_hash)
+    except TykRejected as exc:
+        raise RetryableError(
+            Reason.TYK_REJECTED,
+            f"Tyk refused to revoke the credential lost with its Secret by its hash ({exc.tyk_message or exc}); "
+            "a Dashboard deletes keys by hash only with enable_delete_key_by_hash: true in its "
+            "configuration. No new credential is issued until the lost one is revoked",
+        ) from exc
+
+
+async def _ensure_finalizer(ctx: Context, body: dict[str, Any]) -> None:
+    metadata = body.setdefault("metadata", {})
+    finalizers = list(metadata.get("finalizers") or [])
+    if REQUEST_FINALIZER in finalizers:
+        return
+    await ctx.kube.add_finalizer(
+        "provisioningrequests", metadata.get("namespace"), metadata["name"], REQUEST_FINALIZER, finalizers
+    )
+    metadata["finalizers"] = [*finalizers, REQUEST_FINALIZER]
+
+
+async def _write_secret(ctx: Context, action: WriteSecret) -> None:
+    manifest = dict(action.manifest)
+    metadata = manifest["metadata"]
+    if action.resource_version is None:
+        await ctx.kube.create_secret(metadata["namespace"], manifest)
+        return
+    manifest["metadata"] = {**metadata, "resourceVersion": action.resource_version}
+    await ctx.kube.replace_secret(metadata["namespace"], metadata["name"], manifest)
+
+
+async def execute(
+    ctx: Context, body: dict[str, Any], backend: TykBackend, actions: Sequence[Action]
+) -> dict[TykRef, str | None]:
+    """Run the actions in order; returns Tyk's key hash for every object created.
+
+    Raises:
+        TykError: a Tyk call failed (nothing after it ran).
+        KubeError: a Kubernetes call failed (e.g. `KubeConflict` when the Secret changed meanwhile).
+        RetryableError: a credential lost with its Secret cannot be revoked (`TykRejected`: Tyk's
+            configuration must change; retried with backoff, since no Kubernetes change signals it).
+    """
+    created: dict[TykRef, str | None] = {}
+    for action in actions:
+        if isinstance(action, DeleteInTyk):
+            await _delete(backend, action.ref)
+        elif isinstance(action, RevokeLost):
+            await _revoke_lost(backend, action)
+        elif isinstance(action, WriteSecret):
+            await _write_secret(ctx, action)
+        elif isinstance(action, EnsureFinalizer):
+            await _ensure_finalizer(ctx, body)
+        elif isinstance(action, CreateInTyk):
+            if action.obj.ref.kind != "key":
+                raise ValueError(f"no Tyk adapter call for objects of kind {action.obj.ref.kind!r}")
+            record = await backend.create_key(action.obj.ref.id, action.obj.body)
+            created[action.obj.ref] = record.key_hash
+        elif isinstance(action, UpdateInTyk):
+            if action.obj.ref.kind != "key":
+                raise ValueError(f"no Tyk adapter call for objects of kind {action.obj.ref.kind!r}")
+            await backend.update_key(action.obj.ref.id, action.body)
+    return created
