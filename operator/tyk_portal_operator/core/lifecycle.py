@@ -492,10 +492,19 @@ def plan_credential(inputs: LifecycleInputs, entropy: Entropy) -> CredentialPlan
         else:
             previous = previous_expires = None  # rule 5: Tyk does not hold it (any more)
 
+    suspended = bool(request.spec.suspended)
+    if suspended and previous is not None:
+        # Suspension cuts access now: an overlap ends with it (the previous credential would
+        # otherwise keep working until the overlap's end).
+        before_secret += [DeleteInTyk(ref) for ref in kind.refs(previous)]
+        events.append(("Normal", "PreviousKeyRevoked", "Suspended: revoked the previous credential at once"))
+        previous = previous_expires = None
+        restamp = False
+        pending = None
+
     expires_at = expiry_for(inputs.key_expiry, issued_at)
     renewal_at = _renewal_time(expires_at, inputs.renew_before)
     interval_due = issued_at + datetime.timedelta(seconds=interval) if interval else None
-    suspended = bool(request.spec.suspended)
     grant = Grant(request, inputs.policy_ids, inputs.provider.org_id, expires_at, suspended)
     desired = kind.tyk_objects(current, grant)
 

@@ -307,6 +307,22 @@ def test_suspension_expires_the_key_in_the_past() -> None:
     assert world.tyk[key]["expires"] == int((T0 + HOUR).timestamp()) and world.reason == "CredentialIssued"
 
 
+def test_suspending_during_an_overlap_revokes_the_previous_key_at_once() -> None:
+    world = issued(spec={"rotation": {"overlap": "2h"}})
+    first = str(world.key)
+    world.rotate("t1")
+    world.reconcile()
+    second = str(world.key)
+    assert world.previous == first and first in world.tyk
+    world.spec["suspended"] = True
+    plan = world.reconcile()
+    # Tyk first, then the Secret: the previous key never leaves the Secret while Tyk still has it.
+    assert [type(a) for a in plan.actions][:2] == [DeleteInTyk, WriteSecret]
+    assert first not in world.tyk and world.previous is None
+    assert world.tyk[second]["expires"] == 1 and world.reason == "Suspended"
+    assert world.status["previousKeyExpiresAt"] is None
+
+
 # ----- rotation -------------------------------------------------------------------------------------
 
 
