@@ -107,6 +107,16 @@ def test_a_burst_of_rotations_never_revokes_a_key_early(
     # One automatic approval, one Approved Event, however many reconciles followed.
     assert cluster.event_count(namespace, "r2", "Approved") == 1
 
+    # Suspended during the overlap: neither key works, and the previous one is gone for good.
+    cluster.patch(REQUESTS, "r2", {"spec": {"suspended": True}}, namespace)
+    cluster.wait_condition(REQUESTS, "r2", namespace, status="False", reason="Suspended")
+    wait_for(
+        lambda: _secret(cluster, namespace, "r2", "api-key-previous") is None, what="previous key dropped"
+    )
+    wait_for(lambda: gateway_status(tyk, second) == 403, what="suspended key rejected")
+    assert gateway_status(tyk, first) == 403
+    assert len(_keys_of(tyk, namespace, "r2")) == 1
+
 
 def test_expiry_renewal_and_expired(
     operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
