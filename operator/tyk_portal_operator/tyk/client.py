@@ -203,6 +203,12 @@ class DashboardClient(TykClientBase):
         Raises:
             TykError: On any other failure.
         """
+        keys = await self._detailed_keys()
+        return None if keys is None else [item["data"] for item in keys]
+
+    async def _detailed_keys(self) -> list[dict[str, Any]] | None:
+        """Every key with its session (``GET /api/keys/detailed?p=-1``), or ``None`` when the
+        Dashboard refuses to list keys."""
         endpoint = f"GET {_KEYS_DETAILED}"
         response = await self._http.request(
             "GET", _KEYS_DETAILED, query=_ALL, idempotent=True, expected=frozenset({404})
@@ -212,9 +218,7 @@ class DashboardClient(TykClientBase):
         keys = json_object(response, endpoint).get("keys") or []
         if not isinstance(keys, list):
             raise TykUnexpectedResponse(endpoint, "'keys' is not a list", response.status_code)
-        return [
-            item["data"] for item in keys if isinstance(item, dict) and isinstance(item.get("data"), dict)
-        ]
+        return [item for item in keys if isinstance(item, dict) and isinstance(item.get("data"), dict)]
 
     async def find_keys(self, meta_key: str, value: str) -> list[FoundKey] | None:
         """The keys whose session ``meta_data`` maps ``meta_key`` to ``value`` (``GET /api/keys/detailed``).
@@ -229,19 +233,11 @@ class DashboardClient(TykClientBase):
         Raises:
             TykError: On any other failure.
         """
-        endpoint = f"GET {_KEYS_DETAILED}"
-        response = await self._http.request(
-            "GET", _KEYS_DETAILED, query=_ALL, idempotent=True, expected=frozenset({404})
-        )
-        if response.status_code == 404:
+        keys = await self._detailed_keys()
+        if keys is None:
             return None
-        keys = json_object(response, endpoint).get("keys") or []
-        if not isinstance(keys, list):
-            raise TykUnexpectedResponse(endpoint, "'keys' is not a list", response.status_code)
         found: list[FoundKey] = []
         for item in keys:
-            if not isinstance(item, dict) or not isinstance(item.get("data"), dict):
-                continue
             if (item["data"].get("meta_data") or {}).get(meta_key) != value:
                 continue
             key_hash, key_id = item.get("key_hash"), item.get("key_id")
