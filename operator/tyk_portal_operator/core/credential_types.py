@@ -218,7 +218,18 @@ class AuthToken(CredentialType):
         return merge_session_for_update(desired.body, actual)
 
 
-CREDENTIAL_TYPES: Mapping[str, CredentialType] = {AuthToken.name: AuthToken()}
+def _registry() -> dict[str, CredentialType]:
+    # Types in their own modules import this one, so they are imported here, once it is complete.
+    from .credential_type_mtls import MutualTLS
+
+    types: list[CredentialType] = [
+        AuthToken(),
+        MutualTLS(),
+    ]
+    return {kind.name: kind for kind in types}
+
+
+CREDENTIAL_TYPES: Mapping[str, CredentialType] = _registry()
 """Every implemented type by its `spec.credentialType` value."""
 
 
