@@ -12,6 +12,7 @@ import hashlib
 import os
 import signal
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,10 @@ from .test_policies import AUTH, product
 from .test_provisioning import request, setup_portal
 
 REQUESTS = "provisioningrequests"
-CERT_AUTH = {"use_standard_auth": True, "auth_configs": {"authToken": {"use_certificate": True}}}
+CERT_AUTH: dict[str, Any] = {
+    "use_standard_auth": True,
+    "auth_configs": {"authToken": {"use_certificate": True}},
+}
 
 
 def _seed_certificate_apis(control: TykControl) -> None:
@@ -66,6 +70,13 @@ def _mtls_request(name: str, **spec: Any) -> dict[str, Any]:
 def _secret_data(cluster: Cluster, namespace: str, name: str) -> dict[str, str]:
     secret = cluster.get_secret(namespace, f"{name}-credentials") or {}
     return {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+
+
+def _secret_where(
+    cluster: Cluster, namespace: str, name: str, check: Callable[[dict[str, str]], bool]
+) -> dict[str, str] | None:
+    data = _secret_data(cluster, namespace, name)
+    return data if check(data) else None
 
 
 def _call(url: str, ca_pem: str, cert_pem: str, key_pem: str, path: str, folder: Path) -> int | str:
@@ -122,8 +133,8 @@ def test_a_workload_uses_its_certificate_through_rotation_suspension_and_deletio
     cluster.create(REQUESTS, _mtls_request("r1", rotation={"overlap": "5s"}), namespace)
     cluster.wait_condition(REQUESTS, "r1", namespace, reason="CredentialIssued")
     data = wait_for(
-        lambda: (
-            (d := _secret_data(cluster, namespace, "r1")).get("gateway-url") == control.gateway_tls_url and d
+        lambda: _secret_where(
+            cluster, namespace, "r1", lambda d: d.get("gateway-url") == control.gateway_tls_url
         ),
         what="Secret with the provider's (changed) gateway URL",
     )
@@ -144,7 +155,7 @@ def test_a_workload_uses_its_certificate_through_rotation_suspension_and_deletio
     # Rotation: the new certificate works at once, the previous one for the whole overlap.
     cluster.patch(REQUESTS, "r1", {"metadata": {"annotations": {"apiportal.dev/rotate": "one"}}}, namespace)
     rotated = wait_for(
-        lambda: (d := _secret_data(cluster, namespace, "r1")).get("tls-previous.crt") == first[0] and d,
+        lambda: _secret_where(cluster, namespace, "r1", lambda d: d.get("tls-previous.crt") == first[0]),
         what="rotated Secret keeping the previous certificate",
     )
     second = (rotated["tls.crt"], rotated["tls.key"])

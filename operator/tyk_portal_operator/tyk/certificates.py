@@ -71,7 +71,9 @@ class DashboardCertificates(TykClientBase):
             TykError: the provider names no org id (the Dashboard prefixes every certificate id with it).
         """
         if not self._org_id:
-            raise TykError(_CERT, "certificate ids need the organisation id: set spec.orgID on the TykProvider")
+            raise TykError(
+                _CERT, "certificate ids need the organisation id: set spec.orgID on the TykProvider"
+            )
         return f"{self._org_id}{fingerprint}"
 
     async def upload_certificate(self, cert_pem: str) -> str:
@@ -110,7 +112,11 @@ class DashboardCertificates(TykClientBase):
     async def delete_certificate(self, fingerprint: str) -> bool:
         """``DELETE /api/certs/{id}``; False on 404."""
         response = await self._http.request(
-            "DELETE", _CERT, {"id": self.certificate_id(fingerprint)}, idempotent=True, expected=frozenset({404})
+            "DELETE",
+            _CERT,
+            {"id": self.certificate_id(fingerprint)},
+            idempotent=True,
+            expected=frozenset({404}),
         )
         return response.status_code != 404
 
