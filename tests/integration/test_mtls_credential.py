@@ -12,6 +12,8 @@ import hashlib
 import os
 import signal
 import ssl
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from tests.emulators.kube import KubeEmulator
 from tests.emulators.tyk import DEMO_APIS, TykControl, TykEmulator
 
 from .backends import GATEWAY_SECRET
-from .cluster import Cluster, wait_for
+from .cluster import REPO, Cluster, wait_for
 from .conftest import start_operator_process, stop_operator_process
 from .test_policies import AUTH, product
 from .test_provisioning import request, setup_portal
@@ -146,6 +148,18 @@ def test_a_workload_uses_its_certificate_through_rotation_suspension_and_deletio
         folder = tmp_path / hashlib.sha256(pair[0].encode()).hexdigest()[:12]
         return _call(url, ca, pair[0], pair[1], path, folder)
 
+    # examples/mtls_client.py (docs/consumers.md) with the Secret mounted as files, as a Pod has it.
+    mounted = tmp_path / "mounted"
+    mounted.mkdir()
+    for name, value in data.items():
+        (mounted / name).write_text(value)
+    (tmp_path / "gateway-ca.crt").write_text(ca)
+    example = [sys.executable, str(REPO / "examples" / "mtls_client.py"), str(mounted)]
+    ca_args = ["--ca", str(tmp_path / "gateway-ca.crt")]
+    ran = subprocess.run([*example, "/secure/data", *ca_args], capture_output=True, text=True, timeout=30)
+    assert (ran.returncode, ran.stdout.splitlines()[0]) == (0, "200"), ran.stderr
+    ran = subprocess.run([*example, "/vault/data", *ca_args], capture_output=True, text=True, timeout=30)
+    assert (ran.returncode, ran.stdout.splitlines()[0]) == (1, "403"), ran.stderr
     assert call(first) == 200
     assert call(first, "/vault/data") == 403  # another certificate-authenticated API
     assert call(first, "/orders/items") == 401  # a token API: the certificate is no token
