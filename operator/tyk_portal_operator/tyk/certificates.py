@@ -1,6 +1,7 @@
 """The Dashboard's certificate store and keys bound to certificates (certificate authentication).
 
-Facts this relies on (reference/tyk/API-NOTES.md A5; reproduced by ``tests/emulators/tyk``):
+Facts this relies on (Tyk's Dashboard API and Gateway session handling; reproduced by
+``tests/emulators/tyk``):
 
 * ``POST /api/certs`` takes the PEM as ``multipart/form-data`` field ``cert`` and answers the id,
   ``<org id><hex SHA-256 of the certificate's DER>``; a second upload of the same certificate is
