@@ -305,7 +305,11 @@ def namespace(created: Created) -> str:
 @pytest.fixture
 def tyk(created: Created) -> Iterator[TykEmulator]:
     with TykEmulator(
-        api_key="dash-secret", org_id="org1", hash_keys=True, gateway_secret=GATEWAY_SECRET
+        api_key="dash-secret",
+        org_id="org1",
+        hash_keys=True,
+        gateway_secret=GATEWAY_SECRET,
+        gateway_tls=True,  # MutualTLS credentials are presented on the Gateway's HTTPS listener
     ) as emulator:
         with TykControl(emulator.url) as control:
             control.seed_apis(DEMO_APIS)

@@ -12,6 +12,7 @@ local stalled = {
   InvalidSpec = true, OwnershipConflict = true, SecretConflict = true, AppNotFound = true,
   CatalogueNotFound = true, NotInCatalogue = true, NotVisible = true, ProviderMismatch = true,
   Denied = true, Expired = true, PolicyWritesRefused = true,
+  CredentialTypeUnsupported = true,
 }
 
 local function describe(condition, fallback)

@@ -70,6 +70,7 @@ class Reason(StrEnum):
     PROVIDER_MISMATCH = "ProviderMismatch"
     DENIED = "Denied"
     EXPIRED = "Expired"
+    CREDENTIAL_TYPE_UNSUPPORTED = "CredentialTypeUnsupported"
 
     @property
     def severity(self) -> Severity:

@@ -24,16 +24,15 @@ Only `AuthToken` exists yet. How the others fit, from what Tyk's APIs take:
   generation stays a pure function of its input); the Secret holds the private key and the key id;
   the Tyk object is a key whose id is the (public) key id and whose session carries the public key
   (`jwt_data.secret`) and the policies; `auth_types` `{"jwt"}`.
-- `MutualTLS`: material is a client certificate and key (generated, or read from a Secret the
-  consumer names); the Tyk objects are the certificate in Tyk's store (kind `certificate`,
-  `POST /api/certs`, id org id + SHA-256 of the certificate) and a session bound to it (its
-  `certificate`, or `mtls_static_certificate_bindings`); `auth_types` `{"mtls"}`.
+- `MutualTLS` (`credential_type_mtls.py`): a client certificate and key; the Tyk objects are the
+  certificate in Tyk's store (kind `certificate`) and the key bound to it (kind `certificate_key`,
+  its session's `certificate`); `auth_types` `{"certificate"}`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -218,7 +217,38 @@ class AuthToken(CredentialType):
         return merge_session_for_update(desired.body, actual)
 
 
-CREDENTIAL_TYPES: Mapping[str, CredentialType] = {AuthToken.name: AuthToken()}
+def _implemented() -> list[CredentialType]:
+    # Types in their own modules import this one: they are imported on first use, not at import.
+    from .credential_type_mtls import MutualTLS
+
+    return [
+        AuthToken(),
+        MutualTLS(),
+    ]
+
+
+class _Registry(Mapping[str, CredentialType]):
+    """The implemented types by name, built on first use."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, CredentialType] | None = None
+
+    def _load(self) -> dict[str, CredentialType]:
+        if self._types is None:
+            self._types = {kind.name: kind for kind in _implemented()}
+        return self._types
+
+    def __getitem__(self, name: str) -> CredentialType:
+        return self._load()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+CREDENTIAL_TYPES: Mapping[str, CredentialType] = _Registry()
 """Every implemented type by its `spec.credentialType` value."""
 
 

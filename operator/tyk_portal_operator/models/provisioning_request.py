@@ -89,9 +89,13 @@ class ProvisioningRequestSpec(SpecModel):
     use_case: str | None = Field(
         default=None, max_length=4096, description="Why access is needed, for approvers."
     )
-    credential_type: Literal["AuthToken"] | None = Field(
-        default=None, description="Kind of credential (default AuthToken; more types later)."
-    )
+    credential_type: (
+        Literal[
+            "AuthToken",
+            "MutualTLS",
+        ]
+        | None
+    ) = Field(default=None, description="Kind of credential (default AuthToken; more types later).")
     secret_name: str | None = Field(
         default=None,
         max_length=253,

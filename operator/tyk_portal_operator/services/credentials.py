@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..core.conditions import Reason
-from ..core.credential_types import CredentialType, Material, TykRef
+from ..core.credential_type_mtls import KIND_CERTIFICATE, KIND_CERTIFICATE_KEY, MutualTLS
+from ..core.credential_types import CredentialType, Material, TykObject, TykRef
 from ..core.credentials import META_REQUEST_UID
 from ..core.lifecycle import (
     Action,
@@ -26,9 +27,10 @@ from ..core.lifecycle import (
     refs_to_observe,
 )
 from ..core.naming import REQUEST_FINALIZER
-from ..errors import RetryableError
+from ..errors import RetryableError, StalledError
 from ..logging_setup import remember_secret
-from ..tyk import TykBackend, TykRejected
+from ..tyk import TykBackend, TykError, TykRejected
+from ..tyk.certificates import TykCertificateStore
 from .context import Context
 
 __all__ = ["entropy", "execute", "observe", "remember"]
@@ -55,6 +57,7 @@ async def observe(
     Raises:
         TykError: a lookup failed.
     """
+    _check_supported(backend, credential_type)
     observed: dict[TykRef, Mapping[str, Any] | None] = {}
     while wanted := refs_to_observe(record, credential_type, observed):
         for ref in wanted:
@@ -63,15 +66,71 @@ async def observe(
 
 
 async def _get(backend: TykBackend, ref: TykRef) -> Mapping[str, Any] | None:
-    if ref.kind == "key":
+    if ref.kind in ("key", KIND_CERTIFICATE_KEY):
         return await backend.get_key(ref.id)
+    if ref.kind == KIND_CERTIFICATE:
+        return await _certificates(backend).get_certificate(ref.id)
     raise ValueError(f"no Tyk adapter call for objects of kind {ref.kind!r}")
 
 
 async def _delete(backend: TykBackend, ref: TykRef) -> None:
-    if ref.kind != "key":
+    if ref.kind in ("key", KIND_CERTIFICATE_KEY):
+        await backend.delete_key(ref.id)
+    elif ref.kind == KIND_CERTIFICATE:
+        await _certificates(backend).delete_certificate(ref.id)
+    else:
         raise ValueError(f"no Tyk adapter call for objects of kind {ref.kind!r}")
-    await backend.delete_key(ref.id)
+
+
+async def _create(backend: TykBackend, obj: TykObject) -> str | None:
+    """Create the object; Tyk's key hash for a key."""
+    if obj.ref.kind == "key":
+        return (await backend.create_key(obj.ref.id, obj.body)).key_hash
+    if obj.ref.kind == KIND_CERTIFICATE:
+        await _certificates(backend).upload_certificate(obj.body["cert"])
+        return None
+    if obj.ref.kind == KIND_CERTIFICATE_KEY:
+        return (await _certificates(backend).create_certificate_key(obj.body)).key_hash
+    raise ValueError(f"no Tyk adapter call for objects of kind {obj.ref.kind!r}")
+
+
+async def _update(backend: TykBackend, obj: TykObject, body: dict[str, Any]) -> str | None:
+    """Update the object; Tyk's key hash when it had to be created again."""
+    if obj.ref.kind == "key":
+        await backend.update_key(obj.ref.id, body)
+        return None
+    if obj.ref.kind == KIND_CERTIFICATE_KEY:
+        # Tyk would store an update by the fingerprint beside the key it derived: replace the key.
+        await backend.delete_key(obj.ref.id)
+        return (await _certificates(backend).create_certificate_key(body)).key_hash
+    raise ValueError(f"no Tyk adapter call for updating objects of kind {obj.ref.kind!r}")
+
+
+def _certificates(backend: TykBackend) -> TykCertificateStore:
+    if not isinstance(backend, TykCertificateStore):
+        raise ValueError("this Tyk backend has no certificate store")
+    return backend
+
+
+def _check_supported(backend: TykBackend, credential_type: CredentialType) -> None:
+    """Refuse, before anything is written, a type this Tyk backend cannot carry."""
+    if not isinstance(credential_type, MutualTLS):
+        return
+    if not isinstance(backend, TykCertificateStore):
+        raise StalledError(
+            Reason.CREDENTIAL_TYPE_UNSUPPORTED,
+            "MutualTLS credentials need a TykProvider in Dashboard mode (the operator registers "
+            "client certificates through the Dashboard's certificate store); request AuthToken "
+            "credentials from this provider, or use a Dashboard-mode provider",
+        )
+    try:
+        backend.certificate_id("")
+    except TykError as exc:
+        raise StalledError(
+            Reason.CREDENTIAL_TYPE_UNSUPPORTED,
+            "MutualTLS credentials need the TykProvider's spec.orgID (Tyk's certificate ids start "
+            "with the organisation id); set it to the Dashboard organisation's id",
+        ) from exc
 
 
 async def _revoke_lost(backend: TykBackend, action: RevokeLost) -> None:
@@ -152,12 +211,9 @@ async def execute(
         elif isinstance(action, EnsureFinalizer):
             await _ensure_finalizer(ctx, body)
         elif isinstance(action, CreateInTyk):
-            if action.obj.ref.kind != "key":
-                raise ValueError(f"no Tyk adapter call for objects of kind {action.obj.ref.kind!r}")
-            record = await backend.create_key(action.obj.ref.id, action.obj.body)
-            created[action.obj.ref] = record.key_hash
+            created[action.obj.ref] = await _create(backend, action.obj)
         elif isinstance(action, UpdateInTyk):
-            if action.obj.ref.kind != "key":
-                raise ValueError(f"no Tyk adapter call for objects of kind {action.obj.ref.kind!r}")
-            await backend.update_key(action.obj.ref.id, action.body)
+            recreated = await _update(backend, action.obj, action.body)
+            if recreated is not None:
+                created[action.obj.ref] = recreated
     return created

@@ -212,6 +212,7 @@ class TykHttp:
         *,
         query: Mapping[str, str | int] | None = None,
         json: Any = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
         idempotent: bool,
         secrets: tuple[str, ...] = (),
         expected: frozenset[int] = frozenset(),
@@ -224,6 +225,7 @@ class TykHttp:
             path_params: Raw ids, encoded here.
             query: Query parameters.
             json: JSON body.
+            files: A multipart/form-data body instead (field name -> file name, content, type).
             idempotent: Whether repeating the call after an ambiguous failure is safe.
             secrets: Values to scrub from every error message (e.g. a key id).
             expected: Non-2xx statuses returned to the caller instead of raised (e.g. 404).
@@ -240,7 +242,7 @@ class TykHttp:
         while True:
             started = time.monotonic()
             try:
-                response = await self._client.request(method, path, params=query, json=json)
+                response = await self._client.request(method, path, params=query, json=json, files=files)
             except httpx.TransportError as exc:
                 elapsed = time.monotonic() - started
                 self._notify(endpoint, None, elapsed)

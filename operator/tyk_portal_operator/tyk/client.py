@@ -19,6 +19,7 @@ from typing import Any
 
 from tyk_portal_operator.tyk._base import TykClientBase
 from tyk_portal_operator.tyk._http import json_object
+from tyk_portal_operator.tyk.certificates import DashboardCertificates
 from tyk_portal_operator.tyk.errors import TykRejected, TykUnexpectedResponse, sanitise
 from tyk_portal_operator.tyk.models import FoundKey, TykAPI, TykInfo, api_from_definition
 
@@ -31,7 +32,7 @@ _ALL = {"p": -1}
 _KEYS_DETAILED = "/api/keys/detailed"
 
 
-class DashboardClient(TykClientBase):
+class DashboardClient(DashboardCertificates, TykClientBase):
     """Async client of the Tyk Dashboard API; implements :class:`~.port.TykBackend`.
 
     One instance holds one connection pool; build it once at operator startup and close it with

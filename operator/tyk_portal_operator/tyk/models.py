@@ -122,7 +122,8 @@ def derive_auth_type(definition: Mapping[str, Any]) -> str:
 
     Returns:
         ``keyless`` when ``use_keyless`` is set; otherwise the single enabled method
-        (``authToken``, ``jwt``, ``oauth``, ``basic``, ``mtls``, ``hmac``, ``oidc``, ``custom``);
+        (``authToken``, ``jwt``, ``oauth``, ``basic``, ``mtls``, ``hmac``, ``oidc``, ``custom``;
+        ``certificate`` for an auth-token API with certificate authentication);
         ``multiple`` when several are enabled (e.g. token plus static mTLS); ``unknown`` when
         none is.
     """
@@ -133,7 +134,17 @@ def derive_auth_type(definition: Mapping[str, Any]) -> str:
         return "unknown"
     if len(enabled) > 1:
         return "multiple"
+    if enabled == ["authToken"] and _uses_certificate(definition):
+        return "certificate"
     return enabled[0]
+
+
+def _uses_certificate(definition: Mapping[str, Any]) -> bool:
+    """Certificate authentication ("dynamic mTLS"): an auth-token API whose key is derived from the
+    client certificate (``auth_configs.authToken.use_certificate``); a token alone does not pass."""
+    configs = definition.get("auth_configs")
+    config = configs.get("authToken") if isinstance(configs, Mapping) else None
+    return isinstance(config, Mapping) and config.get("use_certificate") is True
 
 
 def _str(value: Any) -> str:

@@ -248,3 +248,25 @@ def test_token_bound_to_certificate(dash: httpx.Client, control: TykControl, htt
     assert (r.status_code, r.json()["Message"]) == (400, f"certificate not found: {missing}")
     r = dash.post("/api/keys", json={**body, "mtls_static_certificate_bindings": ["elsewhere" + "0" * 64]})
     assert (r.status_code, r.json()["Message"]) == (400, f"invalid certificate ID: elsewhere{'0' * 64}")
+
+
+@pytest.mark.parametrize("hashing", [True, False])
+def test_a_certificate_key_is_found_and_deleted_by_the_fingerprint(
+    dash: httpx.Client, control: TykControl, https: Client, cert_auth: None, hashing: bool
+) -> None:
+    # The Gateway's SessionDetail/RemoveSession also try the key derived from org and the given id
+    # (GenerateToken trims the org prefix), so the certificate's fingerprint addresses its key.
+    control.config(hash_keys=hashing)
+    consumer = certificate("consumer")
+    cert_id = upload(dash, consumer)
+    body = {"certificate": cert_id, "apply_policies": ["apiprod.secure"], "alias": "by-fingerprint"}
+    assert dash.post("/api/keys", json=body).status_code == 200
+    r = dash.get(f"/api/keys/{consumer.fingerprint}")
+    assert r.status_code == 200 and r.json()["data"]["alias"] == "by-fingerprint"
+    assert dash.get(f"/api/keys/{'0' * 64}").status_code == 404
+    with https(consumer) as client:
+        assert client.get("/secure/").status_code == 200
+    assert dash.delete(f"/api/keys/{consumer.fingerprint}").status_code == 200
+    assert dash.get(f"/api/keys/{consumer.fingerprint}").status_code == 404
+    with https(consumer) as client:
+        assert client.get("/secure/").status_code == 401

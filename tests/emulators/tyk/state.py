@@ -589,7 +589,18 @@ class TykState:
         if ref in self.keys:
             return self.keys[ref]
         # the returned token form of a custom id, or the hash form returned by later GETs
-        return next((k for k in self.keys.values() if ref in (k.token, k.key_hash)), None)
+        found = next((k for k in self.keys.values() if ref in (k.token, k.key_hash)), None)
+        if found is None:
+            # SessionDetail/RemoveSession also try the key the Gateway derives from org and id
+            # (GenerateToken: the org prefix trimmed, then the org token), e.g. a certificate's key
+            # addressed by the certificate's fingerprint
+            derived = self._derived_key(ref)
+            found = next((k for k in self.keys.values() if derived in (k.key, k.token)), None)
+        return found
+
+    def _derived_key(self, ref: str) -> str:
+        raw = ref.removeprefix(self.org_id)
+        return self.token_for(raw) if self.hash_keys else self.org_id + raw
 
     def _prepare_session(self, body: Any, *, creating: bool, existing: JSON | None = None) -> JSON:
         session = copy.deepcopy(validate_session_body(body))
