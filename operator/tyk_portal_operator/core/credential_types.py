@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..models import ProvisioningRequest
+from ..models.api_product import ResolvedAPI
 from .credentials import (
     DATA_API_KEY,
     DATA_API_KEY_PREVIOUS,
@@ -113,6 +114,11 @@ class Grant:
         org_id: The provider's org id (None: left for Tyk to fill).
         expires_at: Unix seconds at which the credential expires, 0 for never.
         suspended: Whether the request is suspended.
+        apis: The products' resolved APIs, in the request's order (types that register the
+            credential per API, or tell the workload where to get tokens, need them).
+        policies: The products' and the plan's desired policy bodies, in `policy_ids` order (types
+            that cannot apply several policies combine them).
+        gateway_url: The provider's public Gateway URL (None: not configured).
     """
 
     request: ProvisioningRequest
@@ -120,6 +126,9 @@ class Grant:
     org_id: str | None
     expires_at: int
     suspended: bool
+    apis: tuple[ResolvedAPI, ...] = ()
+    policies: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
+    gateway_url: str | None = None
 
 
 class CredentialType(ABC):
@@ -157,6 +166,11 @@ class CredentialType(ABC):
     @abstractmethod
     def update_body(self, desired: TykObject, actual: Mapping[str, Any]) -> dict[str, Any]:
         """The full body of an update that makes Tyk's object the desired one."""
+
+    def connection_data(self, grant: Grant) -> dict[str, str]:
+        """Non-secret Secret data telling a workload how to use the credential for this grant
+        (e.g. an OAuth token URL); none by default."""
+        return {}
 
 
 class AuthToken(CredentialType):
@@ -218,7 +232,7 @@ class AuthToken(CredentialType):
         return merge_session_for_update(desired.body, actual)
 
 
-CREDENTIAL_TYPES: Mapping[str, CredentialType] = {AuthToken.name: AuthToken()}
+CREDENTIAL_TYPES: dict[str, CredentialType] = {AuthToken.name: AuthToken()}
 """Every implemented type by its `spec.credentialType` value."""
 
 
@@ -229,3 +243,8 @@ def credential_type_of(request: ProvisioningRequest) -> CredentialType:
         KeyError: for a value no type implements (the CRD's enum prevents this).
     """
     return CREDENTIAL_TYPES[request.spec.credential_type or AuthToken.name]
+
+
+# Types in their own modules import the interface above and add themselves to CREDENTIAL_TYPES;
+# importing them here registers them whichever module is imported first.
+from . import credential_type_oauth  # noqa: E402, F401
