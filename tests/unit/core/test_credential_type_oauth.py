@@ -243,7 +243,7 @@ def test_the_lifecycle_issues_rotates_and_revokes_an_oauth_client() -> None:
     held = {
         created[0].ref: created[0].body,
         created[1].ref: {
-            "registrations": {api: created[1].body["client"] for api in created[1].body["api_ids"]}
+            "registrations": dict.fromkeys(created[1].body["api_ids"], created[1].body["client"])
         },
     }
     assert plan_credential(_inputs(secret, held, request()), draw).actions == (EnsureFinalizer(),)
@@ -278,7 +278,7 @@ def test_a_suspended_request_updates_only_the_policy() -> None:
     held = {
         created[0].ref: created[0].body,
         created[1].ref: {
-            "registrations": {api: created[1].body["client"] for api in created[1].body["api_ids"]}
+            "registrations": dict.fromkeys(created[1].body["api_ids"], created[1].body["client"])
         },
     }
     plan = plan_credential(_inputs(_as_secret(write.manifest), held, request(suspended=True)), draw)
