@@ -11,8 +11,9 @@ so a change to a product or plan reaches the client's policy as it reaches the s
 Per material (one client id and secret):
 
 - a policy with id `oauth.<client id>` (client ids are random, so ids never collide across
-  clusters sharing a Dashboard); `is_inactive: true` while the request is suspended, which Tyk
-  applies to issued tokens and token requests alike;
+  clusters sharing a Dashboard); while the request is suspended it is `active: false` (Gateways
+  load only active policies: token requests fail) and `is_inactive: true` (tokens already issued
+  are refused);
 - the client registered, with that policy, on every OAuth API of the products
   (`POST /api/apis/oauth/{apiId}` with the operator's client id and secret, so a retry re-creates
   the same client rather than a second one).
@@ -194,7 +195,9 @@ class OAuthClient(CredentialType):
         policy_body: dict[str, Any] = {
             "id": policy_ref.id,
             "name": f"OAuth client {client_id} of {namespace}/{request.name}",
-            "active": True,
+            # Suspended: not active (a Gateway loads only active policies, so token requests fail) and
+            # is_inactive (tokens already issued are refused where the policy is still loaded).
+            "active": not grant.suspended,
             "state": "active",
             "is_inactive": grant.suspended,
             "tags": [MANAGED_BY_TAG, OAUTH_CLIENT_TAG],

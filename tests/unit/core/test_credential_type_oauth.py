@@ -166,9 +166,9 @@ def test_the_clients_policy_combines_product_access_with_plan_limits() -> None:
 def test_suspension_deactivates_the_clients_policy() -> None:
     material = OAUTH.generate(entropy_source())
     policy, _ = OAUTH.tyk_objects(material, grant(suspended=True))
-    assert policy.body["is_inactive"] is True
+    assert policy.body["is_inactive"] is True and policy.body["active"] is False
     live, _ = OAUTH.tyk_objects(material, grant())
-    assert OAUTH.differences(live, policy.body) == ["is_inactive"]
+    assert OAUTH.differences(live, policy.body) == ["active", "is_inactive"]
 
 
 def test_token_url_is_the_first_oauth_apis_token_endpoint() -> None:
@@ -283,5 +283,5 @@ def test_a_suspended_request_updates_only_the_policy() -> None:
     }
     plan = plan_credential(_inputs(_as_secret(write.manifest), held, request(suspended=True)), draw)
     updates = [a for a in plan.actions if isinstance(a, UpdateInTyk)]
-    assert [(u.obj.ref.kind, u.changes) for u in updates] == [("policy", ("is_inactive",))]
+    assert [(u.obj.ref.kind, u.changes) for u in updates] == [("policy", ("active", "is_inactive"))]
     assert updates[0].body["is_inactive"] is True
