@@ -151,7 +151,7 @@ def test_an_oauth_client_from_issue_to_revocation(
         "provisioningrequests", "r1", {"metadata": {"annotations": {"apiportal.dev/rotate": "1"}}}, namespace
     )
     first = consumer
-    consumer = wait_for(
+    consumer: Consumer = wait_for(
         lambda: (
             (c := Consumer(cluster, namespace, "r1-credentials")).data["client-id"] != first.data["client-id"]
             and c
@@ -159,7 +159,7 @@ def test_an_oauth_client_from_issue_to_revocation(
         what="a new client in the Secret",
     )
     assert consumer.data["client-id-previous"] == first.data["client-id"]
-    status = cluster.get("provisioningrequests", "r1", namespace)["status"]
+    status = (cluster.get("provisioningrequests", "r1", namespace) or {})["status"]
     overlap_end = datetime.datetime.fromisoformat(status["previousKeyExpiresAt"].replace("Z", "+00:00"))
     wait_for(consumer.works, what="the new client works")
     assert consumer.works(previous=True) and first.works()
@@ -227,7 +227,7 @@ def test_operator_killed_after_the_secret_write_converges_on_one_client(tmp_path
             raise
         finally:
             stop_operator_process(first, signal.SIGKILL)
-        uid = cluster.get("provisioningrequests", "r1", namespace)["metadata"]["uid"]
+        uid = (cluster.get("provisioningrequests", "r1", namespace) or {})["metadata"]["uid"]
         assert not Consumer(cluster, namespace, "r1-credentials").works()
         control.clear_faults()
         second = start_operator_process(kubeconfig, log, "--standalone", namespace=None)

@@ -68,7 +68,7 @@ APIS = (
     ResolvedAPI(api_id="billing-api", name="billing", auth_type="oauth", listen_path="/billing/"),
     ResolvedAPI(api_id="reports-api", name="reports", auth_type="oauth", listen_path="/reports"),
 )
-PRODUCT_POLICY = {
+PRODUCT_POLICY: dict[str, Any] = {
     "id": "k8s.product.apis.billing",
     "partitions": {"acl": True},
     "access_rights": {
@@ -82,7 +82,7 @@ PRODUCT_POLICY = {
     "rate": -1,
     "per": -1,
 }
-PLAN_POLICY = {
+PLAN_POLICY: dict[str, Any] = {
     "id": "k8s.plan.apis.gold",
     "partitions": {"rate_limit": True, "quota": True},
     "access_rights": {},
