@@ -108,6 +108,10 @@ class Consumer:
         url = f"{self.data['gateway-url']}{path}"
         return httpx.get(url, headers={"Authorization": f"Bearer {token}"}).status_code
 
+    def rotated_from(self, first: Consumer) -> Consumer | None:
+        """This Secret's reading, if it holds another client than `first`'s."""
+        return self if self.data["client-id"] != first.data["client-id"] else None
+
     def works(self, previous: bool = False) -> bool:
         answer = self.token(previous)
         return (
@@ -151,16 +155,18 @@ def test_an_oauth_client_from_issue_to_revocation(
         "provisioningrequests", "r1", {"metadata": {"annotations": {"apiportal.dev/rotate": "1"}}}, namespace
     )
     first = consumer
-    consumer: Consumer = wait_for(
-        lambda: (
-            (c := Consumer(cluster, namespace, "r1-credentials")).data["client-id"] != first.data["client-id"]
-            and c
-        ),
+    consumer = wait_for(
+        lambda: Consumer(cluster, namespace, "r1-credentials").rotated_from(first),
         what="a new client in the Secret",
     )
     assert consumer.data["client-id-previous"] == first.data["client-id"]
-    status = (cluster.get("provisioningrequests", "r1", namespace) or {})["status"]
-    overlap_end = datetime.datetime.fromisoformat(status["previousKeyExpiresAt"].replace("Z", "+00:00"))
+    ends = wait_for(
+        lambda: ((cluster.get("provisioningrequests", "r1", namespace) or {}).get("status") or {}).get(
+            "previousKeyExpiresAt"
+        ),
+        what="the overlap's end in status",
+    )
+    overlap_end = datetime.datetime.fromisoformat(str(ends).replace("Z", "+00:00"))
     wait_for(consumer.works, what="the new client works")
     assert consumer.works(previous=True) and first.works()
     assert first.call("/billing/invoices", token) == 200  # a token issued before the rotation too
