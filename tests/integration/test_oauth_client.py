@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +121,30 @@ class Consumer:
         )
 
 
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "oauth_client.py"
+
+
+def run_example(consumer: Consumer, mount: Path, path: str) -> str:
+    """examples/oauth_client.py (what docs/consumers.md shows) on the Secret's files, as a volume
+    mount would present them."""
+    mount.mkdir(exist_ok=True)
+    for key, value in consumer.data.items():
+        if value is not None:
+            (mount / key).write_text(value)
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLE), str(mount), path], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 def test_an_oauth_client_from_issue_to_revocation(
-    operator: KopfRunner, cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl
+    operator: KopfRunner,
+    cluster: Cluster,
+    namespace: str,
+    tyk: TykEmulator,
+    control: TykControl,
+    tmp_path: Path,
 ) -> None:
     setup_oauth_portal(cluster, namespace, tyk, control, prefix="oa")
 
@@ -149,6 +173,8 @@ def test_an_oauth_client_from_issue_to_revocation(
     assert consumer.call("/billing/invoices", token) == 200
     assert consumer.call("/reports/daily", token) == 403  # an OAuth API of no requested product
     assert consumer.call("/orders/items", token) == 403  # an auth-token API its policy does not grant
+    assert run_example(consumer, tmp_path / "secret", "/billing/invoices") == "200"
+    assert run_example(consumer, tmp_path / "secret", "/reports/daily") == "403"
 
     # Rotation: a new client; the previous one keeps working for the whole overlap, then is refused.
     cluster.patch(
