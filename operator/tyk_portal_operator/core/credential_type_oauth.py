@@ -13,7 +13,8 @@ Per material (one client id and secret):
 - a policy with id `oauth.<client id>` (client ids are random, so ids never collide across
   clusters sharing a Dashboard); while the request is suspended it is `active: false` (Gateways
   load only active policies: token requests fail) and `is_inactive: true` (tokens already issued
-  are refused);
+  are refused); the same once the plan's `keyExpiry` has passed without renewal, since Tyk's OAuth
+  clients have no expiry of their own;
 - the client registered, with that policy, on every OAuth API of the products
   (`POST /api/apis/oauth/{apiId}` with the operator's client id and secret, so a retry re-creates
   the same client rather than a second one).
@@ -192,14 +193,16 @@ class OAuthClient(CredentialType):
             for api_id, right in (policy.get("access_rights") or {}).items():
                 rights.setdefault(api_id, right)
         plan = grant.policies[-1] if grant.policies else {}
+        # Tyk's OAuth clients do not expire: an expired credential is disabled like a suspended one.
+        disabled = grant.suspended or grant.expired
         policy_body: dict[str, Any] = {
             "id": policy_ref.id,
             "name": f"OAuth client {client_id} of {namespace}/{request.name}",
             # Suspended: not active (a Gateway loads only active policies, so token requests fail) and
             # is_inactive (tokens already issued are refused where the policy is still loaded).
-            "active": not grant.suspended,
+            "active": not disabled,
             "state": "active",
-            "is_inactive": grant.suspended,
+            "is_inactive": disabled,
             "tags": [MANAGED_BY_TAG, OAUTH_CLIENT_TAG],
             "meta_data": {**marks, META_OAUTH_CLIENT: client_id},
             "partitions": dict.fromkeys(("acl", "rate_limit", "quota", "complexity", "per_api"), False),

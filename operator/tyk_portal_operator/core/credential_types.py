@@ -119,6 +119,8 @@ class Grant:
         policies: The products' and the plan's desired policy bodies, in `policy_ids` order (types
             that cannot apply several policies combine them).
         gateway_url: The provider's public Gateway URL (None: not configured).
+        expired: `expires_at` has passed (types whose Tyk objects cannot expire by themselves
+            disable them then).
     """
 
     request: ProvisioningRequest
@@ -129,6 +131,7 @@ class Grant:
     apis: tuple[ResolvedAPI, ...] = ()
     policies: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
     gateway_url: str | None = None
+    expired: bool = False
 
 
 class CredentialType(ABC):

@@ -510,6 +510,7 @@ def plan_credential(inputs: LifecycleInputs, entropy: Entropy) -> CredentialPlan
         apis=inputs.apis,
         policies=inputs.policies,
         gateway_url=inputs.provider.gateway_url,
+        expired=bool(expires_at) and now.timestamp() >= expires_at,
     )
     desired = kind.tyk_objects(current, grant)
 

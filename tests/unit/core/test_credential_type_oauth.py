@@ -171,6 +171,39 @@ def test_suspension_deactivates_the_clients_policy() -> None:
     assert OAUTH.differences(live, policy.body) == ["active", "is_inactive"]
 
 
+def test_an_expired_credential_is_disabled_in_tyk() -> None:
+    material = OAUTH.generate(entropy_source())
+    expired = Grant(
+        request(), ("p", "q"), None, 1, False, apis=APIS, policies=(PRODUCT_POLICY, PLAN_POLICY), expired=True
+    )
+    policy, _ = OAUTH.tyk_objects(material, expired)
+    assert (policy.body["active"], policy.body["is_inactive"]) == (False, True)
+
+
+def test_expiry_without_renewal_disables_the_client_through_the_lifecycle() -> None:
+    draw = entropy_source()
+    first = plan_credential(_inputs(None, {}, request(), key_expiry=3600), draw)
+    write = first.actions[0]
+    assert isinstance(write, WriteSecret)
+    created = [a.obj for a in first.actions if isinstance(a, CreateInTyk)]
+    assert created[0].body["active"] is True
+    held = {
+        created[0].ref: created[0].body,
+        created[1].ref: {
+            "registrations": dict.fromkeys(created[1].body["api_ids"], created[1].body["client"])
+        },
+    }
+    later = plan_credential(
+        _inputs(
+            _as_secret(write.manifest), held, request(), key_expiry=3600, now=T0 + datetime.timedelta(hours=2)
+        ),
+        draw,
+    )
+    assert later.outcome.reason == "Expired"
+    updates = [a for a in later.actions if isinstance(a, UpdateInTyk)]
+    assert [(u.obj.ref.kind, u.changes) for u in updates] == [("policy", ("active", "is_inactive"))]
+
+
 def test_token_url_is_the_first_oauth_apis_token_endpoint() -> None:
     assert OAUTH.connection_data(grant()) == {DATA_TOKEN_URL: "https://gw.example.com/billing/oauth/token"}
     assert OAUTH.connection_data(grant(gateway_url=None)) == {}
@@ -201,7 +234,11 @@ def test_differences_and_updates_of_the_registrations() -> None:
 
 
 def _inputs(
-    secret: dict[str, Any] | None, observed: dict[TykRef, Any], req: ProvisioningRequest
+    secret: dict[str, Any] | None,
+    observed: dict[TykRef, Any],
+    req: ProvisioningRequest,
+    key_expiry: int | None = None,
+    now: datetime.datetime = T0,
 ) -> LifecycleInputs:
     return LifecycleInputs(
         request=req,
@@ -210,13 +247,13 @@ def _inputs(
         products=("apis/billing",),
         plan_ref="apis/gold",
         policy_ids=(PRODUCT_POLICY["id"], PLAN_POLICY["id"]),
-        key_expiry=None,
+        key_expiry=key_expiry,
         renew_before=None,
         provider=ProviderConfig(name="tyk", org_id="org1", gateway_url=GATEWAY),
         secret_name="billing-credentials",
         secret=read_record(secret, UID, OAUTH),
         observed=observed,
-        now=T0,
+        now=now,
         apis=APIS,
         policies=(PRODUCT_POLICY, PLAN_POLICY),
     )
