@@ -122,6 +122,7 @@ class OAuthClient(CredentialType):
 
     name = "OAuthClient"
     auth_types = frozenset({"oauth"})
+    key_session = False  # an OAuth client and its policy, no key session
 
     def generate(self, entropy: Entropy) -> Material:
         """A client id from 16 random bytes and a secret from 32."""

@@ -140,6 +140,9 @@ class CredentialType(ABC):
     name: ClassVar[str]
     auth_types: ClassVar[frozenset[str]]
     """Tyk API auth types (see `tyk.models.derive_auth_type`) this credential authenticates to."""
+    key_session: ClassVar[bool] = True
+    """Tyk holds it as a key session carrying the request's mark and policies (the bulk key check
+    of `services/keys.py` finds it); False: only the round-robin full check covers it."""
 
     @abstractmethod
     def generate(self, entropy: Entropy) -> Material:
