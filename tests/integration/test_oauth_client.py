@@ -112,7 +112,8 @@ class Consumer:
 
     def rotated_from(self, first: Consumer) -> Consumer | None:
         """This Secret's reading, if it holds another client than `first`'s."""
-        return self if self.data["client-id"] != first.data["client-id"] else None
+        issued = self.data["client-id"]
+        return self if issued and issued != first.data["client-id"] else None
 
     def works(self, previous: bool = False) -> bool:
         answer = self.token(previous)
@@ -215,6 +216,17 @@ def test_an_oauth_client_from_issue_to_revocation(
     assert not consumer.works()
     cluster.patch("provisioningrequests", "r1", {"spec": {"suspended": False}}, namespace)
     wait_for(consumer.works, what="resumed")
+
+    # A lost Secret: the lost client is revoked, a new one written.
+    lost = consumer
+    cluster.core.delete_namespaced_secret("r1-credentials", namespace)
+    consumer = wait_for(
+        lambda: Consumer(cluster, namespace, "r1-credentials").rotated_from(lost),
+        what="a new client after the Secret was lost",
+    )
+    assert not lost.works()
+    wait_for(consumer.works, what="the new client works")
+    assert len(clients_on(admin, "billing-api")) == 1
 
     # Deleting the request revokes the client.
     cluster.delete("provisioningrequests", "r1", namespace)
