@@ -356,10 +356,12 @@ def make_provider(
     secret: str | None = None,
     provider_class: str = PROVIDER_CLASS,
     mode: str | None = None,
+    gateway_url: str = "https://gateway.example.com",
 ) -> str:
     """Create a credentials Secret (in `namespace`) and a TykProvider of this run's class pointing
     at a Tyk; returns the provider name. With `secret`, refer to that Secret and create none.
-    `mode` sets `spec.mode` (unset: the Dashboard, the default).
+    `mode` sets `spec.mode` (unset: the Dashboard, the default). `gateway_url` is the public Gateway
+    URL written into Secrets (a test whose consumer uses only the Secret gives the emulator's).
 
     The provider is registered with the running test's `created` registry (when the test uses this
     cluster), so it is deleted after the test's namespaces and before its Tyk emulator stops."""
@@ -374,7 +376,7 @@ def make_provider(
         "url": tyk_url,
         "credentialsSecretRef": {"namespace": namespace, "name": secret, "key": "api-key"},
         "orgID": "org1",
-        "gatewayURL": "https://gateway.example.com",
+        "gatewayURL": gateway_url,
         "resyncInterval": "2s",
         "policyIDPrefix": prefix or name.replace("-", ""),
         "providerClass": provider_class,

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..models import ProvisioningRequest
+from ..models.api_product import ResolvedAPI
 from .credentials import (
     DATA_API_KEY,
     DATA_API_KEY_PREVIOUS,
@@ -112,6 +113,13 @@ class Grant:
         org_id: The provider's org id (None: left for Tyk to fill).
         expires_at: Unix seconds at which the credential expires, 0 for never.
         suspended: Whether the request is suspended.
+        apis: The products' resolved APIs, in the request's order (types that register the
+            credential per API, or tell the workload where to get tokens, need them).
+        policies: The products' and the plan's desired policy bodies, in `policy_ids` order (types
+            that cannot apply several policies combine them).
+        gateway_url: The provider's public Gateway URL (None: not configured).
+        expired: `expires_at` has passed (types whose Tyk objects cannot expire by themselves
+            disable them then).
     """
 
     request: ProvisioningRequest
@@ -119,6 +127,10 @@ class Grant:
     org_id: str | None
     expires_at: int
     suspended: bool
+    apis: tuple[ResolvedAPI, ...] = ()
+    policies: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
+    gateway_url: str | None = None
+    expired: bool = False
 
 
 class CredentialType(ABC):
@@ -127,6 +139,9 @@ class CredentialType(ABC):
     name: ClassVar[str]
     auth_types: ClassVar[frozenset[str]]
     """Tyk API auth types (see `tyk.models.derive_auth_type`) this credential authenticates to."""
+    key_session: ClassVar[bool] = True
+    """Tyk holds it as a key session carrying the request's mark and policies (the bulk key check
+    of `services/keys.py` finds it); False: only the round-robin full check covers it."""
 
     @abstractmethod
     def generate(self, entropy: Entropy) -> Material:
@@ -156,6 +171,11 @@ class CredentialType(ABC):
     @abstractmethod
     def update_body(self, desired: TykObject, actual: Mapping[str, Any]) -> dict[str, Any]:
         """The full body of an update that makes Tyk's object the desired one."""
+
+    def connection_data(self, grant: Grant) -> dict[str, str]:
+        """Non-secret Secret data telling a workload how to use the credential for this grant
+        (e.g. an OAuth token URL); none by default."""
+        return {}
 
 
 class AuthToken(CredentialType):
@@ -220,10 +240,12 @@ class AuthToken(CredentialType):
 def _implemented() -> list[CredentialType]:
     # Types in their own modules import this one: they are imported on first use, not at import.
     from .credential_type_mtls import MutualTLS
+    from .credential_type_oauth import OAuthClient
 
     return [
         AuthToken(),
         MutualTLS(),
+        OAuthClient(),
     ]
 
 

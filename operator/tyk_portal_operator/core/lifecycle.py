@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import ConsumerApp, ProvisioningRequest
+from ..models.api_product import ResolvedAPI
 from .conditions import Outcome, Reason
 from .credential_types import CredentialType, Entropy, Grant, Material, TykObject, TykRef
 from .credentials import (
@@ -268,6 +269,8 @@ class LifecycleInputs:
             `refs_to_observe` asks: the current material's, and the previous one's when Tyk lacks the
             current one.
         now: The current time.
+        apis: The products' resolved APIs, in the request's order (`Grant.apis`).
+        policies: The products' and the plan's desired policy bodies (`Grant.policies`).
     """
 
     request: ProvisioningRequest
@@ -283,6 +286,8 @@ class LifecycleInputs:
     secret: SecretRecord
     observed: Mapping[TykRef, Mapping[str, Any] | None]
     now: datetime.datetime
+    apis: tuple[ResolvedAPI, ...] = ()
+    policies: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -505,7 +510,17 @@ def plan_credential(inputs: LifecycleInputs, entropy: Entropy) -> CredentialPlan
     expires_at = expiry_for(inputs.key_expiry, issued_at)
     renewal_at = _renewal_time(expires_at, inputs.renew_before)
     interval_due = issued_at + datetime.timedelta(seconds=interval) if interval else None
-    grant = Grant(request, inputs.policy_ids, inputs.provider.org_id, expires_at, suspended)
+    grant = Grant(
+        request,
+        inputs.policy_ids,
+        inputs.provider.org_id,
+        expires_at,
+        suspended,
+        apis=inputs.apis,
+        policies=inputs.policies,
+        gateway_url=inputs.provider.gateway_url,
+        expired=bool(expires_at) and now.timestamp() >= expires_at,
+    )
     desired = kind.tyk_objects(current, grant)
 
     tyk_actions: list[Action] = []
@@ -530,6 +545,7 @@ def plan_credential(inputs: LifecycleInputs, entropy: Entropy) -> CredentialPlan
     if last_rotation is not None:
         annotations[LAST_ROTATION_ANNOTATION] = format_time(last_rotation)
     data = kind.render(current, previous)
+    data.update(kind.connection_data(grant))
     if inputs.provider.gateway_url:
         data[DATA_GATEWAY_URL] = inputs.provider.gateway_url
     manifest = render_secret(

@@ -24,6 +24,8 @@ class APIDefinition(Protocol):
     def auth_type(self) -> str: ...
     @property
     def versions(self) -> list[str]: ...
+    @property
+    def listen_path(self) -> str: ...
 
 
 class ResolutionError(Exception):
@@ -76,6 +78,7 @@ def resolve_apis(selectors: Sequence[APISelector], available: Sequence[APIDefini
                     auth_type=api.auth_type,
                     versions=list(selector.versions or ["Default"]),
                     selector=index,
+                    listen_path=api.listen_path or None,
                 )
                 resolved[api.api_id] = entry
     if missing:

@@ -117,6 +117,9 @@ class ResolvedAPI(StatusModel):
     auth_type: str
     versions: list[str] = Field(default_factory=list)
     selector: int = Field(default=0, description="Index of the spec.apis entry that selected it.")
+    listen_path: str | None = Field(
+        default=None, alias="listenPath", description="The API's listen path on the Gateway."
+    )
 
 
 class APIProductStatus(ResourceStatus):

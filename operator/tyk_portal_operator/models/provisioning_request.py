@@ -93,6 +93,7 @@ class ProvisioningRequestSpec(SpecModel):
         Literal[
             "AuthToken",
             "MutualTLS",
+            "OAuthClient",
         ]
         | None
     ) = Field(default=None, description="Kind of credential (default AuthToken; more types later).")

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..core.conditions import Reason
 from ..core.credential_type_mtls import KIND_CERTIFICATE, KIND_CERTIFICATE_KEY, MutualTLS
+from ..core.credential_type_oauth import META_OAUTH_CLIENT, OAUTH_CLIENT_TAG, OAuthClient, oauth_policy_id
 from ..core.credential_types import CredentialType, Material, TykObject, TykRef
 from ..core.credentials import META_REQUEST_UID
 from ..core.lifecycle import (
@@ -61,16 +62,44 @@ async def observe(
     observed: dict[TykRef, Mapping[str, Any] | None] = {}
     while wanted := refs_to_observe(record, credential_type, observed):
         for ref in wanted:
-            observed[ref] = await _get(backend, ref)
+            observed[ref] = await _get(backend, ref, observed)
     return observed
 
 
-async def _get(backend: TykBackend, ref: TykRef) -> Mapping[str, Any] | None:
+async def _get(
+    backend: TykBackend, ref: TykRef, observed: Mapping[TykRef, Mapping[str, Any] | None]
+) -> Mapping[str, Any] | None:
     if ref.kind in ("key", KIND_CERTIFICATE_KEY):
         return await backend.get_key(ref.id)
     if ref.kind == KIND_CERTIFICATE:
         return await _certificates(backend).get_certificate(ref.id)
+    if ref.kind == "policy":
+        return await backend.get_policy(ref.id)
+    if ref.kind == "oauth_client":
+        return await _get_oauth_client(
+            backend, ref.id, observed.get(TykRef("policy", oauth_policy_id(ref.id)))
+        )
     raise ValueError(f"no Tyk adapter call for objects of kind {ref.kind!r}")
+
+
+async def _oauth_api_ids(backend: TykBackend) -> list[str]:
+    return [api.api_id for api in await backend.list_apis() if api.auth_type == "oauth"]
+
+
+async def _get_oauth_client(
+    backend: TykBackend, client_id: str, policy: Mapping[str, Any] | None
+) -> Mapping[str, Any] | None:
+    """Where an OAuth client is registered: `{"registrations": {api_id: client}}` (None: nowhere).
+
+    The APIs asked are those its policy grants (read just before); without the policy, every OAuth API.
+    """
+    api_ids = list((policy or {}).get("access_rights") or {}) if policy else await _oauth_api_ids(backend)
+    registrations = {}
+    for api_id in api_ids:
+        client = await backend.get_oauth_client(api_id, client_id)
+        if client is not None:
+            registrations[api_id] = client
+    return {"registrations": registrations} if registrations else None
 
 
 async def _delete(backend: TykBackend, ref: TykRef) -> None:
@@ -78,6 +107,11 @@ async def _delete(backend: TykBackend, ref: TykRef) -> None:
         await backend.delete_key(ref.id)
     elif ref.kind == KIND_CERTIFICATE:
         await _certificates(backend).delete_certificate(ref.id)
+    elif ref.kind == "policy":
+        await backend.delete_policy(ref.id)
+    elif ref.kind == "oauth_client":
+        for api_id in await _oauth_api_ids(backend):
+            await backend.delete_oauth_client(api_id, ref.id)
     else:
         raise ValueError(f"no Tyk adapter call for objects of kind {ref.kind!r}")
 
@@ -91,6 +125,13 @@ async def _create(backend: TykBackend, obj: TykObject) -> str | None:
         return None
     if obj.ref.kind == KIND_CERTIFICATE_KEY:
         return (await _certificates(backend).create_certificate_key(obj.body)).key_hash
+    if obj.ref.kind == "policy":
+        await backend.create_policy(obj.body)
+        return None
+    if obj.ref.kind == "oauth_client":
+        for api_id in obj.body["api_ids"]:
+            await backend.create_oauth_client(api_id, obj.body["client"])
+        return None
     raise ValueError(f"no Tyk adapter call for objects of kind {obj.ref.kind!r}")
 
 
@@ -103,6 +144,15 @@ async def _update(backend: TykBackend, obj: TykObject, body: dict[str, Any]) -> 
         # Tyk would store an update by the fingerprint beside the key it derived: replace the key.
         await backend.delete_key(obj.ref.id)
         return (await _certificates(backend).create_certificate_key(body)).key_hash
+    if obj.ref.kind == "policy":
+        await backend.update_policy(obj.ref.id, body)
+        return None
+    if obj.ref.kind == "oauth_client":
+        for api_id in body["register_api_ids"]:
+            await backend.create_oauth_client(api_id, body["client"])
+        for api_id in body["remove_api_ids"]:
+            await backend.delete_oauth_client(api_id, obj.ref.id)
+        return None
     raise ValueError(f"no Tyk adapter call for updating objects of kind {obj.ref.kind!r}")
 
 
@@ -131,6 +181,21 @@ def _check_supported(backend: TykBackend, credential_type: CredentialType) -> No
             "MutualTLS credentials need the TykProvider's spec.orgID (Tyk's certificate ids start "
             "with the organisation id); set it to the Dashboard organisation's id",
         ) from exc
+
+
+async def _revoke_lost_oauth_clients(backend: TykBackend, request_uid: str) -> None:
+    """The OAuth clients (and their policies) of a request whose Secret was lost: every policy the
+    operator keeps for a client of this request (its tag and the request's uid mark it)."""
+    for policy in await backend.list_policies():
+        meta = policy.get("meta_data") or {}
+        if OAUTH_CLIENT_TAG not in (policy.get("tags") or []) or meta.get(META_REQUEST_UID) != request_uid:
+            continue
+        client_id = str(meta.get(META_OAUTH_CLIENT) or "")
+        if client_id:
+            remember_secret(client_id)
+            for api_id in policy.get("access_rights") or {}:
+                await backend.delete_oauth_client(api_id, client_id)
+        await backend.delete_policy(str(policy.get("id") or policy.get("_id")))
 
 
 async def _revoke_lost(backend: TykBackend, action: RevokeLost) -> None:
@@ -205,7 +270,10 @@ async def execute(
         if isinstance(action, DeleteInTyk):
             await _delete(backend, action.ref)
         elif isinstance(action, RevokeLost):
-            await _revoke_lost(backend, action)
+            if ((body.get("spec") or {}).get("credentialType") or "AuthToken") == OAuthClient.name:
+                await _revoke_lost_oauth_clients(backend, action.request_uid)
+            else:
+                await _revoke_lost(backend, action)
         elif isinstance(action, WriteSecret):
             await _write_secret(ctx, action)
         elif isinstance(action, EnsureFinalizer):

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.credential_types import CREDENTIAL_TYPES
 from ..core.credentials import META_REQUEST_UID
 from ..tyk import TykBackend
 
@@ -39,6 +40,9 @@ class IssuedKey:
     # Issued (or suspended) at its current generation; otherwise the request only has a key in Tyk
     # through the provider (for instance while Tyk was failing), which still makes it a referrer.
     issued: bool = True
+    # Its credential type (`spec.credentialType`): types without a key session are left to the
+    # round-robin check.
+    credential_type: str = "AuthToken"
 
     @property
     def key(self) -> tuple[str, str]:
@@ -53,7 +57,16 @@ def keys_to_repair(issued: Iterable[IssuedKey], sessions: Iterable[Mapping[str, 
         uid = (session.get("meta_data") or {}).get(META_REQUEST_UID)
         if uid:
             found.setdefault(str(uid), set()).add(tuple(sorted(session.get("apply_policies") or [])))
-    return [item for item in issued if tuple(sorted(item.policies)) not in found.get(item.uid, set())]
+    return [
+        item
+        for item in issued
+        if _has_key_session(item) and tuple(sorted(item.policies)) not in found.get(item.uid, set())
+    ]
+
+
+def _has_key_session(item: IssuedKey) -> bool:
+    kind = CREDENTIAL_TYPES.get(item.credential_type)
+    return kind is None or kind.key_session
 
 
 class KeyCheckCursor:

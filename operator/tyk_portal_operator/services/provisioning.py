@@ -32,6 +32,7 @@ from ..core.lifecycle import (
     read_record,
 )
 from ..core.naming import secret_name_for
+from ..core.policies import ProviderConfig, plan_policy, product_policy
 from ..core.visibility import ref_key
 from ..errors import ReconcileError, RetryableError, StalledError
 from ..kube import KubeConflict, KubeInvalid
@@ -206,6 +207,8 @@ async def _issue(
                 secret=record,
                 observed=await observe(provider.backend, kind, record),
                 now=now,
+                apis=tuple(api for p in inputs.products.values() if p is not None for api in p.status.apis),
+                policies=_grant_policies(inputs, provider.config),
             ),
             entropy,
         )
@@ -230,6 +233,22 @@ async def _issue(
     for event_type, reason, message in lifecycle.events:
         ctx.emit(body, event_type, reason, message)
     return lifecycle.outcome, lifecycle.status_fields(created)
+
+
+def _grant_policies(inputs: RequestInputs, provider: ProviderConfig) -> tuple[dict[str, Any], ...]:
+    """The products' and the plan's desired policies, in the grant's order (for types that combine
+    them, see `core/credential_type_oauth.py`)."""
+    plan = inputs.plan
+    assert plan is not None
+    products = [
+        product_policy(p, p.status.apis, provider, pid=p.status.policy_id)
+        for p in inputs.products.values()
+        if p is not None
+    ]
+    try:
+        return (*products, plan_policy(plan, provider, pid=plan.status.policy_id))
+    except ValueError as exc:  # the plan is not Ready with such a spec; this is a safeguard
+        raise StalledError(Reason.DEPENDENCY_NOT_READY, f"Plan {plan.namespace}/{plan.name}: {exc}") from exc
 
 
 def key_left_behind(body: dict[str, Any]) -> str | None:

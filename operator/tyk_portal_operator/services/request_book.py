@@ -91,7 +91,9 @@ class RequestRecord:
         return self.namespace, self.name
 
     def issued_key(self) -> IssuedKey:
-        return IssuedKey(self.namespace, self.name, self.uid, self.policies, self.issued)
+        return IssuedKey(
+            self.namespace, self.name, self.uid, self.policies, self.issued, credential_type=self.summary.type
+        )
 
 
 def _ref(ref: Any, home: str) -> tuple[str, str]:

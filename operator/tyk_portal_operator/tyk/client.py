@@ -29,6 +29,8 @@ _POLICIES = "/api/portal/policies"
 _POLICY = "/api/portal/policies/{id}"
 _KEY = "/api/keys/{id}"
 _ALL = {"p": -1}
+_OAUTH_CLIENTS = "/api/apis/oauth/{api}"
+_OAUTH_CLIENT = "/api/apis/oauth/{api}/{id}"
 _KEYS_DETAILED = "/api/keys/detailed"
 
 
@@ -270,3 +272,57 @@ class DashboardClient(DashboardCertificates, TykClientBase):
         if not isinstance(data, dict):
             raise TykUnexpectedResponse(endpoint, "no session in 'data'", response.status_code)
         return data
+
+    # --- OAuth clients --------------------------------------------------------------------
+
+    async def get_oauth_client(self, api_id: str, client_id: str) -> dict[str, Any] | None:
+        """One OAuth client of one API (``GET /api/apis/oauth/{apiId}/{clientId}``).
+
+        Returns:
+            The client (with its secret: never log it), or ``None`` when the client or the API
+            (400 "API Reference not found.") does not exist.
+
+        Raises:
+            TykError: On any other failure.
+        """
+        response = await self._http.request(
+            "GET",
+            _OAUTH_CLIENT,
+            {"api": api_id, "id": client_id},
+            idempotent=True,
+            expected=frozenset({400, 404}),
+        )
+        if response.status_code in (400, 404):
+            return None
+        return json_object(response, f"GET {_OAUTH_CLIENT}")
+
+    async def create_oauth_client(self, api_id: str, client: dict[str, Any]) -> None:
+        """Register an OAuth client on an API with the client id and secret given
+        (``POST /api/apis/oauth/{apiId}``; the same client id again replaces the client).
+
+        Raises:
+            TykRejected: Tyk refused it (e.g. the API is not an OAuth API, the policy is unknown).
+            TykError: On any other failure.
+        """
+        secret = str(client.get("secret") or "")
+        await self._http.request(
+            "POST", _OAUTH_CLIENTS, {"api": api_id}, json=client, idempotent=True, secrets=(secret,)
+        )
+
+    async def delete_oauth_client(self, api_id: str, client_id: str) -> bool:
+        """Delete an OAuth client from an API (``DELETE /api/apis/oauth/{apiId}/{clientId}``).
+
+        Returns:
+            False when it (or the API) was already gone.
+
+        Raises:
+            TykError: On any other failure.
+        """
+        response = await self._http.request(
+            "DELETE",
+            _OAUTH_CLIENT,
+            {"api": api_id, "id": client_id},
+            idempotent=True,
+            expected=frozenset({400, 404}),
+        )
+        return response.status_code not in (400, 404)

@@ -44,6 +44,8 @@ _POLICY = "/tyk/policies/{id}"
 _KEY = "/tyk/keys/{id}"
 _KEYS = "/tyk/keys"
 _RELOAD = "/tyk/reload"
+_OAUTH_CREATE = "/tyk/oauth/clients/create"
+_OAUTH_CLIENT = "/tyk/oauth/clients/{api}/{id}"
 _RELOAD_GROUP = "/tyk/reload/group"
 # Addressed by the write check only; the mismatching body id means nothing is ever written.
 _WRITE_CHECK_ID = "tyk-portal-operator.write-check"
@@ -339,3 +341,52 @@ class GatewayClient(TykClientBase):
         if response.status_code == 404:
             return None
         return json_object(response, f"GET {_KEY}")
+
+    # --- OAuth clients --------------------------------------------------------------------
+
+    async def get_oauth_client(self, api_id: str, client_id: str) -> dict[str, Any] | None:
+        """One OAuth client of one API (``GET /tyk/oauth/clients/{apiID}/{clientId}``).
+
+        Returns:
+            The client (with its secret: never log it), or ``None`` when it or the API is missing (404).
+
+        Raises:
+            TykError: On any other failure.
+        """
+        response = await self._http.request(
+            "GET", _OAUTH_CLIENT, {"api": api_id, "id": client_id}, idempotent=True, expected=frozenset({404})
+        )
+        if response.status_code == 404:
+            return None
+        return json_object(response, f"GET {_OAUTH_CLIENT}")
+
+    async def create_oauth_client(self, api_id: str, client: dict[str, Any]) -> None:
+        """Register an OAuth client on an API with the client id and secret given
+        (``POST /tyk/oauth/clients/create`` with ``api_id``; the same client id again replaces it).
+
+        Raises:
+            TykRejected: Tyk refused it (e.g. the API is not an OAuth API or not loaded yet).
+            TykError: On any other failure.
+        """
+        secret = str(client.get("secret") or "")
+        await self._http.request(
+            "POST", _OAUTH_CREATE, json={**client, "api_id": api_id}, idempotent=True, secrets=(secret,)
+        )
+
+    async def delete_oauth_client(self, api_id: str, client_id: str) -> bool:
+        """Delete an OAuth client from an API (``DELETE /tyk/oauth/clients/{apiID}/{clientId}``).
+
+        Returns:
+            False when the API was not there (404); the Gateway answers OK for a missing client.
+
+        Raises:
+            TykError: On any other failure.
+        """
+        response = await self._http.request(
+            "DELETE",
+            _OAUTH_CLIENT,
+            {"api": api_id, "id": client_id},
+            idempotent=True,
+            expected=frozenset({404}),
+        )
+        return response.status_code != 404

@@ -79,6 +79,18 @@ class TykBackend(Protocol):
         """Delete a key; False if it was already gone."""
         ...
 
+    async def get_oauth_client(self, api_id: str, client_id: str) -> dict[str, Any] | None:
+        """One OAuth client registered on one API, or ``None`` (client or API missing)."""
+        ...
+
+    async def create_oauth_client(self, api_id: str, client: dict[str, Any]) -> None:
+        """Register (or replace) an OAuth client, with the client id and secret given, on an API."""
+        ...
+
+    async def delete_oauth_client(self, api_id: str, client_id: str) -> bool:
+        """Delete an OAuth client from an API; False if it was already gone."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections."""
         ...

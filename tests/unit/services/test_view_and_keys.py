@@ -96,6 +96,12 @@ def test_keys_are_matched_by_request_uid_and_policies_never_by_key_id() -> None:
     assert [k.name for k in keys_to_repair(issued, sessions)] == ["missing", "edited"]
 
 
+def test_oauth_clients_have_no_key_session_to_find_and_are_left_to_the_full_check() -> None:
+    oauth = IssuedKey("a", "client", "u4", ("p1", "plan"), credential_type="OAuthClient")
+    token = IssuedKey("a", "token", "u5", ("p1", "plan"), credential_type="AuthToken")
+    assert keys_to_repair([oauth, token], []) == [token]
+
+
 def test_without_listing_every_key_is_checked_within_ceil_n_over_budget_resyncs() -> None:
     issued = [IssuedKey("a", f"r{i}", f"u{i}", ()) for i in range(5)]
     cursor = KeyCheckCursor()
