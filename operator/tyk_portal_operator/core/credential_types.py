@@ -218,7 +218,12 @@ class AuthToken(CredentialType):
         return merge_session_for_update(desired.body, actual)
 
 
-CREDENTIAL_TYPES: Mapping[str, CredentialType] = {AuthToken.name: AuthToken()}
+from .credential_type_jwt import JWT  # noqa: E402  (it builds on the classes above)
+
+CREDENTIAL_TYPES: Mapping[str, CredentialType] = {
+    AuthToken.name: AuthToken(),
+    JWT.name: JWT(),
+}
 """Every implemented type by its `spec.credentialType` value."""
 
 

@@ -89,7 +89,7 @@ class ProvisioningRequestSpec(SpecModel):
     use_case: str | None = Field(
         default=None, max_length=4096, description="Why access is needed, for approvers."
     )
-    credential_type: Literal["AuthToken"] | None = Field(
+    credential_type: Literal["AuthToken", "JWT"] | None = Field(
         default=None, description="Kind of credential (default AuthToken; more types later)."
     )
     secret_name: str | None = Field(
