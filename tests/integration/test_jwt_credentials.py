@@ -7,8 +7,11 @@ exactly one key."""
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,7 @@ from tyk_portal_operator.kubectl_portal import main as kubectl_portal
 
 from .backends import GATEWAY_SECRET, TykAdmin
 from .cluster import Cluster, wait_for
-from .conftest import start_operator_process, stop_operator_process
+from .conftest import REPO, start_operator_process, stop_operator_process
 from .test_policies import product
 from .test_provisioning import request, setup_portal
 
@@ -79,6 +82,14 @@ def _sign(cluster: Cluster, namespace: str, secret: str, suffix: str = "") -> st
     return jwt.encode(claims, private, algorithm=algorithm, headers={"kid": kid})
 
 
+def _mount(cluster: Cluster, namespace: str, name: str, directory: Path) -> Path:
+    """The Secret as the kubelet mounts it: a file per data key."""
+    directory.mkdir()
+    for key, value in ((cluster.get_secret(namespace, name) or {}).get("data") or {}).items():
+        (directory / key).write_bytes(base64.b64decode(value))
+    return directory
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # as status writes times
 
@@ -94,6 +105,7 @@ def test_jwt_credential_signs_its_way_through_rotation_suspension_and_deletion(
     tyk: TykEmulator,
     control: TykControl,
     capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     _signed_portal(cluster, namespace, tyk, control)
 
@@ -109,6 +121,14 @@ def test_jwt_credential_signs_its_way_through_rotation_suspension_and_deletion(
 
     cluster.create(REQUESTS, _jwt_request("r1", rotation={"overlap": "8s"}), namespace)
     obj = cluster.wait_condition(REQUESTS, "r1", namespace, reason="CredentialIssued")
+    # docs/consumers.md's example, on the Secret mounted as a volume (one file per data key).
+    mounted = _mount(cluster, namespace, "r1-credentials", tmp_path / "r1")
+    example = [sys.executable, str(REPO / "examples" / "jwt-client.py"), str(mounted)]
+    env = {**os.environ, "GATEWAY_URL": tyk.gateway_url}
+    ran = subprocess.run([*example, "/maps/tiles"], env=env, capture_output=True, text=True, timeout=30)
+    assert (ran.returncode, ran.stdout.splitlines()[0]) == (0, "200"), ran.stderr
+    ran = subprocess.run([*example, "/ledger/entries"], env=env, capture_output=True, text=True, timeout=30)
+    assert (ran.returncode, ran.stdout.splitlines()[0]) == (1, "403"), ran.stderr
     first = _sign(cluster, namespace, "r1-credentials")
     assert first is not None
     assert _call(tyk, "/maps/tiles", first) == 200  # the product's API
