@@ -7,6 +7,7 @@ import datetime
 import hashlib
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -171,3 +172,21 @@ def test_a_lost_secret_revokes_the_lost_key_pair_then_issues_a_new_one(world: Wo
     world.now = T0 + datetime.timedelta(minutes=5)
     world.reconcile()
     assert lost in world.deleted and set(world.tyk) == {world.data("jwt-key-id")} and lost not in world.tyk
+
+
+def test_the_consumer_guide_snippet_signs_a_token_tyk_accepts(tmp_path: Path) -> None:
+    """docs/consumers.md's Python snippet, run on a Secret mounted as files, makes a token that the
+    public key Tyk holds verifies, with the kid Tyk finds it by."""
+    guide = (Path(__file__).resolve().parents[3] / "docs" / "consumers.md").read_text()
+    section = guide.split("### JWT credentials: sign your own tokens", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    material = KIND.generate(fixed("docs"))
+    for key, value in KIND.render(material, None).items():
+        (tmp_path / key).write_text(value)
+    namespace: dict[str, Any] = {}
+    exec(snippet.replace("/var/run/secrets/maps", str(tmp_path)), namespace)
+    token = namespace["token"]
+    (obj,) = KIND.tyk_objects(material, Grant(request(), ("p.o", "p.g"), None, 0, False))
+    assert jwt.get_unverified_header(token)["kid"] == obj.ref.id
+    public = serialization.load_pem_public_key(obj.body["jwt_data"]["secret"].encode())
+    assert jwt.decode(token, public, algorithms=["ES256"])["exp"] > time.time()  # type: ignore[arg-type]
