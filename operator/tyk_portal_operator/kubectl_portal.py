@@ -1,4 +1,4 @@
-"""`kubectl portal`: approve, deny, rotate and inspect ProvisioningRequests.
+"""`kubectl portal`: approve, deny, rotate and inspect ProvisioningRequests; try JWT credentials.
 
 Installed as the console script `kubectl-portal`, so kubectl finds it as a plugin:
 
@@ -7,6 +7,7 @@ Installed as the console script `kubectl-portal`, so kubectl finds it as a plugi
     kubectl portal rotate  orders-access -n team-a          # or --all, or -l app=mobile
     kubectl portal status  -A -o wide                       # a table (or -o json|yaml|name)
     kubectl portal status  orders-access -n team-a          # detail: conditions, approval, Events
+    kubectl portal token   maps-access -n team-a            # a short-lived token (JWT credentials)
 
 It follows kubectl's conventions: the global flags (`-n`, `-A`, `--context`, `--kubeconfig`,
 `-o`) go before or after the subcommand; the namespace defaults to the kubeconfig context's;
@@ -643,6 +644,103 @@ def _register_status(commands: _Subparsers, shared: list[argparse.ArgumentParser
     parser.set_defaults(handler=_status)
 
 
+# ----- token (JWT credentials) ---------------------------------------------------------------------
+
+TOKEN_TTL_DEFAULT = "5m"
+TOKEN_TTL_MAX = 3600
+
+
+def _token_ttl(text: str) -> int:
+    from .core.durations import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise _Usage(str(exc)) from exc
+    if not 0 < seconds <= TOKEN_TTL_MAX:
+        raise _Usage(f"--ttl must be between 1s and 1h (a token for a quick try), got {text!r}")
+    return seconds
+
+
+def _token(args: argparse.Namespace, ctx: Context) -> int:
+    """Sign a short-lived token with the JWT credential's private key, read from its Secret with
+    the user's own credentials (RBAC on Secrets decides who may); the key itself is never printed."""
+    import base64
+    import time
+
+    import jwt
+
+    from .core.credential_type_jwt import DATA_JWT_PRIVATE_KEY, JWT_ALGORITHM, jwt_key_id, jwt_private_key
+
+    ttl = _token_ttl(args.ttl)
+    namespace, name = ctx.namespace(), args.name
+    obj = _get(ctx, namespace, name)
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    kind = spec.get("credentialType") or "AuthToken"
+    if kind != "JWT":
+        raise _Failure(
+            f"{KIND} {namespace}/{name} has credentialType {kind}: kubectl portal token signs tokens "
+            "for JWT credentials only (its Secret holds the credential to use as it is)"
+        )
+    secret_name = status.get("secretName") or spec.get("secretName") or f"{name}-credentials"
+    try:
+        secret = ctx.session().core.read_namespaced_secret(secret_name, namespace)
+    except Exception as exc:
+        if getattr(exc, "status", None) == 404:
+            raise _Failure(
+                f"Secret {namespace}/{secret_name} not found: the credential is not issued yet "
+                f"(kubectl portal status {name} -n {namespace})"
+            ) from exc
+        raise _api_failure(exc, f"read Secret {namespace}/{secret_name}") from exc
+    encoded = (getattr(secret, "data", None) or {}).get(DATA_JWT_PRIVATE_KEY)
+    key = None
+    if encoded:
+        with suppress(ValueError):
+            key = jwt_private_key(base64.b64decode(encoded).decode())
+    if key is None:
+        raise _Failure(
+            f"Secret {namespace}/{secret_name} holds no readable {DATA_JWT_PRIVATE_KEY}; "
+            f"see kubectl portal status {name} -n {namespace}"
+        )
+    now = int(time.time())
+    subject = args.subject or f"{namespace}/{name}"
+    claims = {"sub": subject, "iat": now, "exp": now + ttl}
+    token = jwt.encode(claims, key, algorithm=JWT_ALGORITHM, headers={"kid": jwt_key_id(key)})
+    if args.output in ("json", "yaml"):
+        expires = format_time(datetime.datetime.fromtimestamp(now + ttl, datetime.UTC))
+        _out(_dump({"token": token, "expiresAt": expires, "subject": subject}, args.output))
+        return EXIT_OK
+    _out(token)
+    if sys.stderr.isatty():
+        sys.stderr.write(
+            f'Valid for {args.ttl}. Try it: curl -H "Authorization: Bearer $(kubectl portal token {name} '
+            f'-n {namespace})" <gateway-url from the Secret>/<API listen path>\n'
+        )
+    return EXIT_OK
+
+
+def _register_token(commands: _Subparsers, shared: list[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "token",
+        parents=shared,
+        help="print a short-lived token signed with a JWT credential (for a quick try)",
+        description="Sign a short-lived JWT (ES256, its kid the credential's key id) with the private "
+        "key in the request's Secret, read with your own kubeconfig (you need get on that Secret), and "
+        "print it. The private key is never printed. Workloads sign their own tokens from the Secret.",
+        epilog=_examples(
+            "kubectl portal token mobile-maps-gold -n team-mobile",
+            "kubectl portal token mobile-maps-gold -n team-mobile --ttl 15m",
+            'curl -H "Authorization: Bearer $(kubectl portal token mobile-maps-gold)" "$GATEWAY/maps/"',
+        ),
+    )
+    _name_argument(parser)
+    parser.add_argument(
+        "--ttl", default=TOKEN_TTL_DEFAULT, help=f"lifetime, up to 1h (default {TOKEN_TTL_DEFAULT})"
+    )
+    parser.add_argument("--subject", help="the token's sub claim (default NAMESPACE/NAME)")
+    parser.set_defaults(handler=_token)
+
+
 # ----- version and completion -----------------------------------------------------------------------
 
 
@@ -765,6 +863,7 @@ REGISTRATIONS: list[Registration] = [
     _register_decisions,
     _register_rotate,
     _register_status,
+    _register_token,
     _register_version,
     _register_completion,
     register_portal_commands,  # ui, catalogue (portal/cli.py)

@@ -112,3 +112,14 @@ def test_krew_manifest() -> None:
         assert any(f["from"] == "kubectl-portal" for f in platform.get("files", []))
     assert ("linux", "amd64") in seen
     assert len(seen) == len(spec["platforms"])
+
+
+def test_token_lifetime_is_checked_before_any_cluster_access(capsys: pytest.CaptureFixture[str]) -> None:
+    kube = ["--kubeconfig", "/nonexistent/kubeconfig"]  # never read: the usage error comes first
+    assert main(["token", "maps-access", "--ttl", "2h", *kube]) == 2
+    assert "--ttl must be between 1s and 1h" in capsys.readouterr().err
+    assert main(["token", "maps-access", "--ttl", "soon", *kube]) == 2
+    assert "not a duration" in capsys.readouterr().err
+    assert main(["token", *kube]) == 2  # NAME is required
+    assert main(["token", "maps-access", *kube]) == 1  # a valid lifetime: then the kubeconfig is read
+    assert "cannot load kubeconfig /nonexistent/kubeconfig" in capsys.readouterr().err

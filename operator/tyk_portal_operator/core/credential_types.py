@@ -20,10 +20,9 @@ Only `AuthToken` exists yet. How the others fit, from what Tyk's APIs take:
   holds `client-id`, `client-secret` and the token URL; the Tyk object is an OAuth client (kind
   `oauth_client`, `POST /api/apis/oauth/{apiId}`; its ref the client id, which is not secret and can
   go into status for revoking a lost Secret) bound to one `policy_id`; `auth_types` `{"oauth"}`.
-- `JWT`: material is a signing key pair derived from the entropy (e.g. Ed25519 from 32 bytes, so
-  generation stays a pure function of its input); the Secret holds the private key and the key id;
-  the Tyk object is a key whose id is the (public) key id and whose session carries the public key
-  (`jwt_data.secret`) and the policies; `auth_types` `{"jwt"}`.
+- `JWT` (`credential_type_jwt.py`): an ECDSA P-256 key pair derived from the entropy; the Secret
+  holds the private key and the key id; the Tyk object is a key whose id is the key id and whose
+  session carries the public key (`jwt_data.secret`) and the policies; `auth_types` `{"jwt"}`.
 - `MutualTLS` (`credential_type_mtls.py`): a client certificate and key; the Tyk objects are the
   certificate in Tyk's store (kind `certificate`) and the key bound to it (kind `certificate_key`,
   its session's `certificate`); `auth_types` `{"certificate"}`.
@@ -239,11 +238,13 @@ class AuthToken(CredentialType):
 
 def _implemented() -> list[CredentialType]:
     # Types in their own modules import this one: they are imported on first use, not at import.
+    from .credential_type_jwt import JWT
     from .credential_type_mtls import MutualTLS
     from .credential_type_oauth import OAuthClient
 
     return [
         AuthToken(),
+        JWT(),
         MutualTLS(),
         OAuthClient(),
     ]

@@ -92,6 +92,7 @@ class ProvisioningRequestSpec(SpecModel):
     credential_type: (
         Literal[
             "AuthToken",
+            "JWT",
             "MutualTLS",
             "OAuthClient",
         ]
