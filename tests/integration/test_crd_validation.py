@@ -142,6 +142,23 @@ INVALID: list[tuple[str, str, dict[str, Any], tuple[str, ...]]] = [
         {**REQUEST, "credentialType": "Password"},
         ("spec.credentialType", "Unsupported value"),
     ),
+    (
+        "a consumer's certificate for a credential that is no certificate",
+        "ProvisioningRequest",
+        {**REQUEST, "credentialType": "JWT", "certificateSecretRef": {"name": "client-tls"}},
+        ("certificateSecretRef is allowed only with credentialType: MutualTLS",),
+    ),
+    (
+        "a consumer's certificate rotated on an interval",
+        "ProvisioningRequest",
+        {
+            **REQUEST,
+            "credentialType": "MutualTLS",
+            "certificateSecretRef": {"name": "client-tls"},
+            "rotation": {"interval": "30d"},
+        },
+        ("rotation.interval cannot be used with certificateSecretRef",),
+    ),
 ]
 
 
@@ -215,6 +232,11 @@ UPDATES: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
         "adding credentialType after creation",
         {"credentialType": "AuthToken"},
         ("credentialType is immutable",),
+    ),
+    (
+        "adding certificateSecretRef after creation",
+        {"certificateSecretRef": {"name": "client-tls"}},
+        ("certificateSecretRef is immutable",),
     ),
 ]
 

@@ -19,7 +19,17 @@ either refuses the certificate at the Gateway. The private key never leaves the 
 
 The Secret holds `tls.crt` and `tls.key` (the `kubernetes.io/tls` names, so TLS clients and
 sidecars read them as they are), and during an overlap the rotated-out pair as `tls-previous.crt`
-and `tls-previous.key`.
+and `tls-previous.key`; with the provider's `gatewayCASecretRef`, also `ca.crt` (the CA that
+verifies the Gateway), so a workload needs nothing but its Secret.
+
+**A consumer's own certificate** (`spec.certificateSecretRef`, `ConsumerCertificate`): the
+certificate comes from a `kubernetes.io/tls` Secret the consumer keeps (cert-manager's, say), and
+its key never leaves that Secret: the operator reads only `tls.crt`. "Generating" material is then
+taking that certificate, and the lifecycle is driven through its usual inputs only: the services
+give it, as the request's rotation token, `source_rotate_token` (the certificate's fingerprint), so
+a renewed certificate is a requested rotation (the new one registered, the previous one valid for
+the overlap, then revoked, one overlap at a time) and no other rotation happens (no interval: the
+CRD forbids it; no automatic renewal: only a new certificate renews it).
 """
 
 from __future__ import annotations
@@ -38,20 +48,27 @@ from .credential_types import CredentialType, Entropy, Grant, Material, TykObjec
 from .credentials import key_session, session_differs
 
 __all__ = [
+    "DATA_CA_CRT",
     "DATA_TLS_CRT",
     "DATA_TLS_CRT_PREVIOUS",
     "DATA_TLS_KEY",
     "DATA_TLS_KEY_PREVIOUS",
     "KIND_CERTIFICATE",
     "KIND_CERTIFICATE_KEY",
+    "SOURCE_TOKEN_PREFIX",
+    "ConsumerCertificate",
     "MutualTLS",
     "certificate_fingerprint",
+    "read_source_certificate",
+    "source_rotate_token",
 ]
 
 DATA_TLS_CRT = "tls.crt"
 DATA_TLS_KEY = "tls.key"
 DATA_TLS_CRT_PREVIOUS = "tls-previous.crt"
 DATA_TLS_KEY_PREVIOUS = "tls-previous.key"
+DATA_CA_CRT = "ca.crt"
+SOURCE_TOKEN_PREFIX = "certificate-sha256:"
 
 KIND_CERTIFICATE = "certificate"
 KIND_CERTIFICATE_KEY = "certificate_key"
@@ -77,6 +94,17 @@ class MutualTLS(CredentialType):
 
     name = "MutualTLS"
     auth_types = frozenset({"certificate"})
+
+    def __init__(self, gateway_ca: str | None = None) -> None:
+        """
+        Args:
+            gateway_ca: The PEM CA bundle verifying the Gateway (written as `ca.crt`), if known.
+        """
+        self.gateway_ca = gateway_ca
+
+    def connection_data(self, grant: Grant) -> dict[str, str]:
+        """`ca.crt` when the provider names the Gateway's CA."""
+        return {DATA_CA_CRT: self.gateway_ca} if self.gateway_ca else {}
 
     def generate(self, entropy: Entropy) -> Material:
         """An Ed25519 key from 32 random bytes and a self-signed certificate for it."""
@@ -175,3 +203,51 @@ class MutualTLS(CredentialType):
         """The desired session itself: a certificate's key is replaced (deleted and created again,
         since Tyk would store an update by the fingerprint beside the derived key)."""
         return dict(desired.body)
+
+
+def read_source_certificate(data: Mapping[str, str]) -> str:
+    """The certificate in a consumer's `kubernetes.io/tls` Secret's decoded data (`tls.crt`).
+
+    Only the first certificate of a chain is the client's; the key is not looked at.
+
+    Raises:
+        ValueError: no `tls.crt`, or it holds no PEM certificate (the message names no material).
+    """
+    pem = data.get(DATA_TLS_CRT)
+    if not pem:
+        raise ValueError(f"it has no {DATA_TLS_CRT}")
+    try:
+        cert = x509.load_pem_x509_certificate(pem.encode())
+    except ValueError:
+        raise ValueError(f"its {DATA_TLS_CRT} holds no PEM certificate") from None
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def source_rotate_token(cert_pem: str) -> str:
+    """The rotation token standing for a consumer's certificate: a new certificate, a new token."""
+    return SOURCE_TOKEN_PREFIX + certificate_fingerprint(cert_pem)
+
+
+class ConsumerCertificate(MutualTLS):
+    """`MutualTLS` with the consumer's certificate (`spec.certificateSecretRef`) as its material.
+
+    One instance per reconcile, holding the certificate the consumer's Secret holds now. Its
+    material has no key: the credential Secret holds `tls.crt` (and `ca.crt`), the consumer's own
+    Secret the key.
+    """
+
+    def __init__(self, cert_pem: str, gateway_ca: str | None = None) -> None:
+        """
+        Args:
+            cert_pem: The consumer's certificate (`read_source_certificate`).
+            gateway_ca: As for `MutualTLS`.
+        """
+        super().__init__(gateway_ca)
+        material = self._material(cert_pem, None)
+        if material is None:
+            raise ValueError("not a PEM certificate")
+        self.material = material
+
+    def generate(self, entropy: Entropy) -> Material:
+        """The consumer's certificate (no randomness needed, no key)."""
+        return self.material

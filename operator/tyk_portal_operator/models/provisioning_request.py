@@ -64,6 +64,17 @@ class ProvisioningRequestSpec(SpecModel):
             "x-kubernetes-validations": [
                 _immutable_optional("credentialType"),
                 _immutable_optional("secretName"),
+                _immutable_optional("certificateSecretRef"),
+                {
+                    "rule": "!has(self.certificateSecretRef) || "
+                    "(has(self.credentialType) && self.credentialType == 'MutualTLS')",
+                    "message": "certificateSecretRef is allowed only with credentialType: MutualTLS",
+                },
+                {
+                    "rule": "!has(self.certificateSecretRef) || !has(self.rotation) || !has(self.rotation.interval)",
+                    "message": "rotation.interval cannot be used with certificateSecretRef: the certificate "
+                    "rotates when its Secret's certificate is renewed",
+                },
             ]
         }
     )
@@ -98,6 +109,15 @@ class ProvisioningRequestSpec(SpecModel):
         ]
         | None
     ) = Field(default=None, description="Kind of credential (default AuthToken; more types later).")
+    certificate_secret_ref: LocalObjectRef | None = Field(
+        default=None,
+        description=(
+            "MutualTLS only: a kubernetes.io/tls Secret in this namespace (e.g. written by cert-manager) "
+            "whose tls.crt is registered in Tyk instead of a certificate the operator generates; its "
+            "tls.key stays there and is never read or copied. A renewed certificate rotates the "
+            "credential (the previous one stays valid for rotation.overlap)."
+        ),
+    )
     secret_name: str | None = Field(
         default=None,
         max_length=253,

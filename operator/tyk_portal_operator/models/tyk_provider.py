@@ -48,6 +48,14 @@ class TykProviderSpec(SpecModel):
         max_length=2048,
         description="Public URL of the Gateway, written into credential Secrets as `gateway-url`.",
     )
+    gateway_ca_secret_ref: SecretKeyRef | None = Field(
+        default=None,
+        alias="gatewayCASecretRef",
+        description=(
+            "A Secret key holding the PEM CA bundle that verifies the Gateway's TLS certificate, written "
+            "into MutualTLS credential Secrets as `ca.crt`."
+        ),
+    )
     credentials_secret_ref: SecretKeyRef = Field(
         description="Secret key holding the Dashboard user API key (or the Gateway secret)."
     )

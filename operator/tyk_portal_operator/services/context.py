@@ -42,6 +42,8 @@ class ProviderState:
     backend: TykBackend | None = None
     backend_key: tuple[Any, ...] | None = None
     resync_interval: float = 300.0
+    # The PEM CA bundle verifying the Gateway (`spec.gatewayCASecretRef`), for MutualTLS Secrets.
+    gateway_ca: str | None = None
     # Marked for deletion: nothing new is published to it, objects already there may still clean up.
     deleting: bool = False
     # Set to make the provider's loop re-check the connection now (a call just failed).

@@ -156,6 +156,10 @@ async def check_provider(ctx: Context, provider: TykProvider) -> tuple[Outcome, 
     try:
         backend, key = await _backend_for(ctx, provider, state)
         new_state.backend, new_state.backend_key = backend, key
+        if provider.spec.gateway_ca_secret_ref is not None:
+            new_state.gateway_ca = await _secret_value(
+                ctx, provider.spec.gateway_ca_secret_ref, "Gateway CA bundle"
+            )
         info = await backend.check()
         version = info.version
         outcome = Outcome(Reason.CONNECTED, f"connected to Tyk at {provider.spec.url}")

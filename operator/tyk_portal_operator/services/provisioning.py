@@ -42,6 +42,7 @@ from ..tyk import TykError
 from .context import Context
 from .credentials import entropy, execute, observe, remember
 from .deletion import LEFT_PROVIDER_GONE, report_left_in_tyk, tyk_for_cleanup
+from .mtls import mutual_tls_inputs
 from .policies import tyk_failure
 from .providers import resolve_provider
 
@@ -178,6 +179,9 @@ async def _issue(
         renew_before = renew_before_seconds(plan)
     except ValueError as exc:  # the plan is not Ready with such a spec; this is a safeguard
         raise StalledError(Reason.DEPENDENCY_NOT_READY, f"Plan {plan.namespace}/{plan.name}: {exc}") from exc
+    planned = request  # the request as the lifecycle sees it
+    if kind.name == "MutualTLS":
+        kind, planned, renew_before = await mutual_tls_inputs(ctx, request, provider.gateway_ca, renew_before)
 
     secret_name = secret_name_for(request.name, request.spec.secret_name)
     # A request never issued has no Secret of ours yet: skip reading it and create it. A Secret that
@@ -194,7 +198,7 @@ async def _issue(
         remember(m for m in (record.current, record.previous) if m is not None)
         lifecycle = plan_credential(
             LifecycleInputs(
-                request=request,
+                request=planned,
                 app=inputs.app,
                 credential_type=kind,
                 products=tuple(f"{k[0]}/{k[1]}" for k in product_keys(request)),
