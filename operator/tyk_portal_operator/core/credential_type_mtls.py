@@ -44,8 +44,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
+from ..models import ProvisioningRequest
 from .credential_types import CredentialType, Entropy, Grant, Material, TykObject, TykRef
-from .credentials import key_session, session_differs
+from .credentials import ROTATE_ANNOTATION, key_session, session_differs
 
 __all__ = [
     "DATA_CA_CRT",
@@ -61,6 +62,7 @@ __all__ = [
     "certificate_fingerprint",
     "read_source_certificate",
     "source_rotate_token",
+    "with_source_token",
 ]
 
 DATA_TLS_CRT = "tls.crt"
@@ -226,6 +228,17 @@ def read_source_certificate(data: Mapping[str, str]) -> str:
 def source_rotate_token(cert_pem: str) -> str:
     """The rotation token standing for a consumer's certificate: a new certificate, a new token."""
     return SOURCE_TOKEN_PREFIX + certificate_fingerprint(cert_pem)
+
+
+def with_source_token(request: ProvisioningRequest, cert_pem: str) -> ProvisioningRequest:
+    """The request as the lifecycle sees it with a consumer's certificate: its rotation annotation
+    is the certificate's token (`source_rotate_token`), so a renewed certificate is a rotation."""
+    metadata = dict(request.metadata)
+    metadata["annotations"] = {
+        **(metadata.get("annotations") or {}),
+        ROTATE_ANNOTATION: source_rotate_token(cert_pem),
+    }
+    return request.model_copy(update={"metadata": metadata})
 
 
 class ConsumerCertificate(MutualTLS):

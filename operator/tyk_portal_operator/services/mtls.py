@@ -14,10 +14,10 @@ from ..core.credential_type_mtls import (
     ConsumerCertificate,
     MutualTLS,
     read_source_certificate,
-    source_rotate_token,
+    with_source_token,
 )
 from ..core.credential_types import CredentialType
-from ..core.credentials import ROTATE_ANNOTATION, decode_secret_data
+from ..core.credentials import decode_secret_data
 from ..errors import RetryableError
 from ..kube import KubeError, KubeForbidden
 from ..models import ProvisioningRequest
@@ -71,9 +71,4 @@ async def mutual_tls_inputs(
     if ref is None:
         return MutualTLS(gateway_ca), request, renew_before
     cert_pem = await _source_certificate(ctx, request.namespace or "", ref.name)
-    metadata = dict(request.metadata)
-    metadata["annotations"] = {
-        **(metadata.get("annotations") or {}),
-        ROTATE_ANNOTATION: source_rotate_token(cert_pem),
-    }
-    return ConsumerCertificate(cert_pem, gateway_ca), request.model_copy(update={"metadata": metadata}), None
+    return ConsumerCertificate(cert_pem, gateway_ca), with_source_token(request, cert_pem), None

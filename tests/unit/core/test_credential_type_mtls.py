@@ -8,13 +8,22 @@ import datetime
 import hashlib
 from typing import Any
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tyk_portal_operator.core.credential_type_mtls import MutualTLS, certificate_fingerprint
+from tyk_portal_operator.core.credential_type_mtls import (
+    ConsumerCertificate,
+    MutualTLS,
+    certificate_fingerprint,
+    read_source_certificate,
+    source_rotate_token,
+    with_source_token,
+)
 from tyk_portal_operator.core.credential_types import CREDENTIAL_TYPES, Grant, TykObject, credential_type_of
+from tyk_portal_operator.core.credentials import ROTATE_ANNOTATION
 from tyk_portal_operator.core.lifecycle import (
     CreateInTyk,
     DeleteInTyk,
@@ -190,3 +199,120 @@ def test_tyk_objects_are_typed() -> None:
     objs = MTLS.tyk_objects(material, Grant(request(), ("p", "q"), None, 0, suspended=False))
     assert all(isinstance(o, TykObject) for o in objs)
     assert objs[1].body["certificate"] == material.values["sha256"]  # no org: Tyk's own prefix missing
+
+
+# ----- a consumer's own certificate (spec.certificateSecretRef) ---------------------------------
+
+
+def consumer_cert(seed: str) -> tuple[str, str]:
+    """A certificate and key as cert-manager would write them (the consumer's, not generated here)."""
+    generated = MutualTLS().generate(entropy_from(seed))
+    return generated.values["cert"], generated.values["key"]
+
+
+def _consumer_inputs(
+    cert_pem: str, secret: dict[str, Any] | None, observed: dict[Any, Any], now: datetime.datetime
+) -> LifecycleInputs:
+    kind = ConsumerCertificate(cert_pem, gateway_ca="-----CA-----")
+    req = with_source_token(request(certificateSecretRef={"name": "client-tls"}), cert_pem)
+    return LifecycleInputs(
+        request=req,
+        app=None,
+        credential_type=kind,
+        products=("team-a/secure",),
+        plan_ref="team-a/gold",
+        policy_ids=("p.secure", "p.gold"),
+        key_expiry=None,
+        renew_before=None,
+        provider=ProviderConfig(name="tyk", org_id="org1", gateway_url="https://gw.example.com"),
+        secret_name="secure-access-credentials",
+        secret=read_record(secret, req.uid, kind),
+        observed=observed,
+        now=now,
+    )
+
+
+def _data(write: WriteSecret) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode() for k, v in write.manifest["data"].items()}
+
+
+def _stored(write: WriteSecret) -> dict[str, Any]:
+    return {**write.manifest, "metadata": {**write.manifest["metadata"], "resourceVersion": "1"}}
+
+
+def _live(cert_pem: str) -> dict[Any, Any]:
+    kind = ConsumerCertificate(cert_pem)
+    grant = Grant(
+        request(certificateSecretRef={"name": "client-tls"}), ("p.secure", "p.gold"), "org1", 0, False
+    )
+    cert_obj, key_obj = kind.tyk_objects(kind.material, grant)
+    return {cert_obj.ref: {"id": "org1" + kind.material.values["sha256"]}, key_obj.ref: key_obj.body}
+
+
+def test_read_source_certificate_takes_the_client_certificate_only() -> None:
+    cert, key = consumer_cert("c")
+    other, _ = consumer_cert("d")
+    assert read_source_certificate({"tls.crt": cert + other, "tls.key": key}) == cert  # a chain: the leaf
+    for bad, why in (({}, "no tls.crt"), ({"tls.crt": "garbage"}, "holds no PEM certificate")):
+        with pytest.raises(ValueError, match=why) as raised:
+            read_source_certificate(bad)
+        assert key not in str(raised.value)
+    assert source_rotate_token(cert) == "certificate-sha256:" + certificate_fingerprint(cert)
+    assert source_rotate_token(cert) != source_rotate_token(other)
+
+
+def test_with_source_token_replaces_a_rotation_asked_by_annotation() -> None:
+    cert, _ = consumer_cert("c")
+    req = request(certificateSecretRef={"name": "client-tls"})
+    req = req.model_copy(
+        update={"metadata": {**req.metadata, "annotations": {ROTATE_ANNOTATION: "x", "a": "b"}}}
+    )
+    seen = with_source_token(req, cert)
+    assert seen.annotations == {ROTATE_ANNOTATION: source_rotate_token(cert), "a": "b"}
+    assert req.annotations[ROTATE_ANNOTATION] == "x"  # the request itself is not changed
+
+
+def test_a_consumer_certificate_is_registered_without_its_key() -> None:
+    cert, key = consumer_cert("c")
+    plan = plan_credential(_consumer_inputs(cert, None, {}, T0), entropy_from("unused"))
+    assert [type(a) for a in plan.actions] == [WriteSecret, EnsureFinalizer, CreateInTyk, CreateInTyk]
+    write = plan.actions[0]
+    assert isinstance(write, WriteSecret)
+    assert _data(write) == {
+        "tls.crt": cert,
+        "ca.crt": "-----CA-----",
+        "gateway-url": "https://gw.example.com",
+    }
+    created = [a.obj for a in plan.actions if isinstance(a, CreateInTyk)]
+    assert created[0].body == {"cert": cert}
+    assert key not in repr(plan) and key not in str(created[1].body)
+    assert plan.fields["keyFingerprint"] == certificate_fingerprint(cert)[:12]
+
+    # The same certificate again, Tyk holding it: nothing to do.
+    steady = plan_credential(_consumer_inputs(cert, _stored(write), _live(cert), T0), entropy_from("unused"))
+    assert steady.actions == (EnsureFinalizer(),)
+
+
+def test_a_renewed_consumer_certificate_rotates_with_overlap() -> None:
+    old, _ = consumer_cert("c")
+    new, _ = consumer_cert("renewed")
+    first = plan_credential(_consumer_inputs(old, None, {}, T0), entropy_from("unused")).actions[0]
+    assert isinstance(first, WriteSecret)
+
+    later = T0 + datetime.timedelta(days=30)
+    rotate = plan_credential(_consumer_inputs(new, _stored(first), _live(old), later), entropy_from("unused"))
+    assert not any(isinstance(a, DeleteInTyk) for a in rotate.actions)  # the old one stays for the overlap
+    write = next(a for a in rotate.actions if isinstance(a, WriteSecret))
+    assert _data(write)["tls.crt"] == new and _data(write)["tls-previous.crt"] == old
+    created = [a.obj.body for a in rotate.actions if isinstance(a, CreateInTyk)]
+    assert created[0] == {"cert": new}
+    assert rotate.fields["previousKeyExpiresAt"] is not None
+
+    # After the overlap (default 1h), the old certificate is revoked, the new one kept.
+    after = later + datetime.timedelta(hours=1, seconds=1)
+    live = {**_live(old), **_live(new)}
+    done = plan_credential(_consumer_inputs(new, _stored(write), live, after), entropy_from("unused"))
+    deleted = [a.ref for a in done.actions if isinstance(a, DeleteInTyk)]
+    assert deleted == ConsumerCertificate(old).refs(ConsumerCertificate(old).material)
+    final = next(a for a in done.actions if isinstance(a, WriteSecret))
+    assert set(_data(final)) == {"tls.crt", "ca.crt", "gateway-url"} and _data(final)["tls.crt"] == new
