@@ -2,7 +2,9 @@
 its Secret at the emulated Gateway's HTTPS listener and is authorized on the product's APIs only,
 through a rotation (the previous certificate valid for the whole overlap, refused after it),
 suspension and deletion; an operator killed between the Secret write and the Tyk write still ends
-with exactly one credential; and a MutualTLS request for token APIs never reaches Tyk."""
+with exactly one credential; a MutualTLS request for token APIs never reaches Tyk; and a consumer's
+own certificate (a kubernetes.io/tls Secret, as cert-manager writes) is registered without its key
+and followed through a renewal."""
 
 from __future__ import annotations
 
@@ -20,6 +22,10 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from kopf.testing import KopfRunner
 
 from tests.emulators.kube import KubeEmulator
@@ -110,6 +116,16 @@ def _sessions_of(tyk: TykEmulator, namespace: str, name: str) -> list[dict[str, 
     ]
 
 
+def _publish_gateway(cluster: Cluster, namespace: str, provider: str, control: TykControl) -> None:
+    """The Gateway's public HTTPS URL and its CA, as a platform team sets them, for the Secrets."""
+    cluster.create_secret(namespace, "gateway-ca", {"ca.crt": control.gateway_tls_ca_pem})
+    spec = {
+        "gatewayURL": control.gateway_tls_url,
+        "gatewayCASecretRef": {"namespace": namespace, "name": "gateway-ca", "key": "ca.crt"},
+    }
+    cluster.patch("tykproviders", provider, {"spec": spec})
+
+
 def test_a_workload_uses_its_certificate_through_rotation_suspension_and_deletion(
     operator: KopfRunner,
     cluster: Cluster,
@@ -120,10 +136,8 @@ def test_a_workload_uses_its_certificate_through_rotation_suspension_and_deletio
 ) -> None:
     _seed_certificate_apis(control)
     provider = setup_portal(cluster, namespace, tyk, prefix="mt")
-    # The Gateway's public HTTPS URL, as a platform team sets it, is written into the Secrets.
-    cluster.patch("tykproviders", provider, {"spec": {"gatewayURL": control.gateway_tls_url}})
+    _publish_gateway(cluster, namespace, provider, control)
     _publish_secure(cluster, namespace, provider)
-    ca = control.gateway_tls_ca_pem
 
     # A MutualTLS request for token APIs is refused before anything reaches Tyk.
     control.clear_requests()
@@ -136,12 +150,16 @@ def test_a_workload_uses_its_certificate_through_rotation_suspension_and_deletio
     cluster.wait_condition(REQUESTS, "r1", namespace, reason="CredentialIssued")
     data = wait_for(
         lambda: _secret_where(
-            cluster, namespace, "r1", lambda d: d.get("gateway-url") == control.gateway_tls_url
+            cluster,
+            namespace,
+            "r1",
+            lambda d: d.get("gateway-url") == control.gateway_tls_url and "ca.crt" in d,
         ),
-        what="Secret with the provider's (changed) gateway URL",
+        what="Secret with the provider's (changed) gateway URL and its CA",
     )
-    assert set(data) == {"tls.crt", "tls.key", "gateway-url"}
-    url, first = data["gateway-url"], (data["tls.crt"], data["tls.key"])
+    assert set(data) == {"tls.crt", "tls.key", "gateway-url", "ca.crt"}
+    # Only what the Secret holds: the Gateway is verified with its ca.crt.
+    url, ca, first = data["gateway-url"], data["ca.crt"], (data["tls.crt"], data["tls.key"])
     assert "PRIVATE KEY" not in str(httpx.get(f"{tyk.url}/api/certs?mode=detailed", headers=AUTH).json())
 
     def call(pair: tuple[str, str], path: str = "/secure/data") -> int | str:
@@ -153,12 +171,10 @@ def test_a_workload_uses_its_certificate_through_rotation_suspension_and_deletio
     mounted.mkdir()
     for name, value in data.items():
         (mounted / name).write_text(value)
-    (tmp_path / "gateway-ca.crt").write_text(ca)
     example = [sys.executable, str(REPO / "examples" / "mtls_client.py"), str(mounted)]
-    ca_args = ["--ca", str(tmp_path / "gateway-ca.crt")]
-    ran = subprocess.run([*example, "/secure/data", *ca_args], capture_output=True, text=True, timeout=30)
+    ran = subprocess.run([*example, "/secure/data"], capture_output=True, text=True, timeout=30)
     assert (ran.returncode, ran.stdout.splitlines()[0]) == (0, "200"), ran.stderr
-    ran = subprocess.run([*example, "/vault/data", *ca_args], capture_output=True, text=True, timeout=30)
+    ran = subprocess.run([*example, "/vault/data"], capture_output=True, text=True, timeout=30)
     assert (ran.returncode, ran.stdout.splitlines()[0]) == (1, "403"), ran.stderr
     assert call(first) == 200
     assert call(first, "/vault/data") == 403  # another certificate-authenticated API
@@ -265,3 +281,121 @@ def test_operator_killed_after_the_secret_write_converges_on_one_certificate(tmp
             tmp_path / "consumer",
         )
         assert status == 200
+
+
+def _consumer_certificate(common_name: str) -> tuple[str, str]:
+    """A client certificate and key as a consumer's issuer (cert-manager, say) writes them: ECDSA,
+    valid for a day, made here and never by the operator."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
+
+
+def _tls_secret(name: str, pair: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "type": "kubernetes.io/tls",
+        "stringData": {"tls.crt": pair[0], "tls.key": pair[1]},
+    }
+
+
+def test_a_consumer_certificate_is_registered_without_its_key_and_followed_through_renewal(
+    operator: KopfRunner,
+    cluster: Cluster,
+    namespace: str,
+    tyk: TykEmulator,
+    control: TykControl,
+    tmp_path: Path,
+) -> None:
+    _seed_certificate_apis(control)
+    provider = setup_portal(cluster, namespace, tyk, prefix="mc")
+    _publish_gateway(cluster, namespace, provider, control)
+    _publish_secure(cluster, namespace, provider)
+
+    # Named before it exists: an actionable reason, nothing in Tyk.
+    cluster.create(
+        REQUESTS,
+        _mtls_request("own", certificateSecretRef={"name": "client-tls"}, rotation={"overlap": "5s"}),
+        namespace,
+    )
+    waiting = cluster.wait_condition(REQUESTS, "own", namespace, status="False", reason="SecretNotFound")
+    assert "client-tls" in waiting["status"]["conditions"][0]["message"]
+    assert _certificate_ids(tyk) == []
+
+    first = _consumer_certificate("billing-client")
+    cluster.core.create_namespaced_secret(namespace, _tls_secret("client-tls", first))
+    cluster.wait_condition(REQUESTS, "own", namespace, reason="CredentialIssued")
+    data = _secret_data(cluster, namespace, "own")
+    assert set(data) == {"tls.crt", "gateway-url", "ca.crt"}  # the key stays in the consumer's Secret
+    assert data["tls.crt"] == first[0]
+    stored = str(httpx.get(f"{tyk.url}/api/certs?mode=detailed", headers=AUTH).json())
+    assert "PRIVATE KEY" not in stored
+
+    url, ca = data["gateway-url"], data["ca.crt"]
+
+    def call(pair: tuple[str, str], path: str = "/secure/data") -> int | str:
+        folder = tmp_path / hashlib.sha256(pair[0].encode()).hexdigest()[:12]
+        return _call(url, ca, pair[0], pair[1], path, folder)
+
+    # The example, with the credential Secret and the consumer's key mounted.
+    mounted = tmp_path / "mounted"
+    mounted.mkdir()
+    for name, value in data.items():
+        (mounted / name).write_text(value)
+    (tmp_path / "own.key").write_text(first[1])
+    ran = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "examples" / "mtls_client.py"),
+            str(mounted),
+            "/secure/data",
+            "--key",
+            str(tmp_path / "own.key"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (ran.returncode, ran.stdout.splitlines()[0]) == (0, "200"), ran.stderr
+    assert call(first, "/vault/data") == 403
+
+    # A renewal (cert-manager replaces the Secret's certificate and key): the new certificate is
+    # registered, the previous one stays valid for the overlap, then is refused.
+    second = _consumer_certificate("billing-client")
+    cluster.core.replace_namespaced_secret("client-tls", namespace, _tls_secret("client-tls", second))
+    wait_for(lambda: call(second) == 200, what="the renewed certificate authorized")
+    rotated = _secret_data(cluster, namespace, "own")
+    assert rotated["tls.crt"] == second[0]
+    secret = cluster.get_secret(namespace, "own-credentials") or {}
+    overlap_end = datetime.datetime.fromisoformat(
+        secret["metadata"]["annotations"]["apiportal.dev/previous-key-expires-at"].replace("Z", "+00:00")
+    )
+    assert call(first) == 200
+    assert datetime.datetime.now(datetime.UTC) < overlap_end  # checked within the overlap
+    wait_for(
+        lambda: "tls-previous.crt" not in _secret_data(cluster, namespace, "own"),
+        what="previous certificate retired after the overlap",
+    )
+    assert call(first) in (401, 403, "handshake refused")
+    assert call(second) == 200
+    assert len(_sessions_of(tyk, namespace, "own")) == 1 and len(_certificate_ids(tyk)) == 1
+
+    cluster.delete(REQUESTS, "own", namespace)
+    wait_for(lambda: cluster.get(REQUESTS, "own", namespace) is None, what="request finalized")
+    assert _certificate_ids(tyk) == [] and _sessions_of(tyk, namespace, "own") == []
+    assert cluster.get_secret(namespace, "client-tls") is not None  # the consumer's Secret is theirs
