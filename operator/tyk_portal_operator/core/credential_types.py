@@ -24,7 +24,8 @@ Only `AuthToken` exists yet. How the others fit, from what Tyk's APIs take:
   go into status for revoking a lost Secret) bound to one `policy_id`; `auth_types` `{"oauth"}`.
 - `JWT` (`credential_type_jwt.py`): an ECDSA P-256 key pair derived from the entropy; the Secret
   holds the private key and the key id; the Tyk object is a key whose id is the key id and whose
-  session carries the public key (`jwt_data.secret`) and the policies; `auth_types` `{"jwt"}`.
+  session carries the public key (`jwt_data.secret`) and the policies; `auth_types` `{"jwt"}`, and
+  `api_problem` refuses JWT APIs that do not validate ES256 with per-consumer keys named by `kid`.
 - `MutualTLS` (`credential_type_mtls.py`): a client certificate and key; the Tyk objects are the
   certificate in Tyk's store (kind `certificate`) and the key bound to it (kind `certificate_key`,
   its session's `certificate`); `auth_types` `{"certificate"}`.
