@@ -2,7 +2,7 @@
 the emulated Gateway accepts them on the product's JWT APIs and refuses them elsewhere, through a
 rotation (the previous key pair valid for the overlap, refused after it), while suspended and after
 the request is deleted; `kubectl portal token` signs one for a quick try; a JWT request for auth-token
-APIs stops before any Tyk write; and a restart between the Secret write and the Tyk write converges on
+APIs, or for a JWT API validating another signing method (rsa), stops before any Tyk write; and a restart between the Secret write and the Tyk write converges on
 exactly one key."""
 
 from __future__ import annotations
@@ -42,11 +42,16 @@ SIGNED_APIS = [  # two JWT APIs (ES256 tokens, per-consumer keys named by the to
     }
     for name in ("maps", "ledger")
 ]
+RSA_API = {  # a JWT API validating RS256 tokens: no use for the operator's ES256 key pairs
+    "api_id": "tiles-api",
+    "name": "tiles",
+    "enable_jwt": True,
+    "jwt_signing_method": "rsa",
+    "proxy": {"listen_path": "/tiles/"},
+}
 
 
-def _signed_portal(
-    cluster: Cluster, namespace: str, tyk: TykEmulator | TykAdmin, control: TykControl
-) -> None:
+def _signed_portal(cluster: Cluster, namespace: str, tyk: TykEmulator | TykAdmin, control: TykControl) -> str:
     """`setup_portal` (auth-token product "orders", plan "free", app "mobile") plus a product "maps"
     of one JWT API in a catalogue "signed"; "ledger" is a JWT API in no product."""
     provider = setup_portal(cluster, namespace, tyk, prefix="jt")
@@ -62,6 +67,7 @@ def _signed_portal(
         namespace,
     )
     cluster.wait_condition("apiproducts", "maps", namespace, reason="PolicySynced")
+    return provider
 
 
 def _jwt_request(name: str, **spec: Any) -> dict[str, Any]:
@@ -107,17 +113,37 @@ def test_jwt_credential_signs_its_way_through_rotation_suspension_and_deletion(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    _signed_portal(cluster, namespace, tyk, control)
+    provider = _signed_portal(cluster, namespace, tyk, control)
+    # A product of a JWT API that validates another signing method (RS256), in the catalogue.
+    control.seed_apis([RSA_API])
+    cluster.create("apiproducts", product("tiles", provider, [{"apiID": "tiles-api"}]), namespace)
+    cluster.wait_condition("apiproducts", "tiles", namespace, reason="PolicySynced")
+    cluster.patch(
+        "catalogues", "signed", {"spec": {"products": [{"name": "maps"}, {"name": "tiles"}]}}, namespace
+    )
 
-    # A JWT credential for auth-token APIs: refused before anything reaches Tyk.
+    # A JWT credential for auth-token APIs, or for a JWT API of another signing method: refused
+    # before anything reaches Tyk.
     control.clear_requests()
     cluster.create(REQUESTS, request("wrong", credentialType="JWT"), namespace)
+    cluster.create(
+        REQUESTS,
+        request("rsa", credentialType="JWT", catalogueRef={"name": "signed"}, products=[{"name": "tiles"}]),
+        namespace,
+    )
     obj = cluster.wait_condition(REQUESTS, "wrong", namespace, status="False", reason="AuthTypeMismatch")
     assert "orders (authToken" in obj["status"]["conditions"][0]["message"]
     assert "JWT credentials authenticate only to APIs using jwt" in obj["status"]["conditions"][0]["message"]
+    obj = cluster.wait_condition(REQUESTS, "rsa", namespace, status="False", reason="AuthTypeMismatch")
+    assert "API tiles (in APIProduct" in obj["status"]["conditions"][0]["message"]
     assert (
-        control.count("POST", "/api/keys") == 0 and cluster.get_secret(namespace, "wrong-credentials") is None
+        "validates JWTs with rsa; JWT credentials are signed with ecdsa (ES256)"
+        in (obj["status"]["conditions"][0]["message"])
     )
+    assert "approval" not in obj["status"]  # the plan approves automatically, but only eligible requests
+    assert control.count("POST", "/api/keys") == 0
+    assert cluster.get_secret(namespace, "wrong-credentials") is None
+    assert cluster.get_secret(namespace, "rsa-credentials") is None
 
     cluster.create(REQUESTS, _jwt_request("r1", rotation={"overlap": "8s"}), namespace)
     obj = cluster.wait_condition(REQUESTS, "r1", namespace, reason="CredentialIssued")

@@ -227,28 +227,50 @@ def check_plan_ready(inputs: RequestInputs) -> Outcome | None:
     return None
 
 
+_SHOWN_PROBLEMS = 3
+"""How many APIs' problems an `AuthTypeMismatch` message spells out (messages stay short)."""
+
+
 def check_auth_type(inputs: RequestInputs) -> Outcome | None:
-    """Every API of the requested products accepts the request's credential type.
+    """Every API of the requested products accepts the request's credential type: it uses one of the
+    type's `auth_types`, and the type finds no other problem with it (`api_problem`).
 
     Checked before approval and before anything is written to Tyk: a credential that cannot
     authenticate to the APIs it is for is not issued.
     """
     kind = credential_type_of(inputs.request)
-    wrong = [
-        f"{api.name} ({api.auth_type}, in {_label('APIProduct', key)})"
+    apis = [
+        (key, api)
         for key in product_keys(inputs.request)
         if (product := inputs.products.get(key)) is not None
         for api in product.status.apis
+    ]
+    wrong = [
+        f"{api.name} ({api.auth_type}, in {_label('APIProduct', key)})"
+        for key, api in apis
         if api.auth_type not in kind.auth_types
     ]
-    if not wrong:
-        return None
     accepted = ", ".join(sorted(kind.auth_types))
+    if wrong:
+        return Outcome(
+            Reason.AUTH_TYPE_MISMATCH,
+            f"{kind.name} credentials authenticate only to APIs using {accepted}, but these APIs use "
+            f"another authentication: {named_list(wrong)}; create a new request for products whose APIs "
+            f"use {accepted}",
+        )
+    problems = [
+        f"API {api.name} (in {_label('APIProduct', key)}) {problem}"
+        for key, api in apis
+        if (problem := kind.api_problem(api)) is not None
+    ]
+    if not problems:
+        return None
     return Outcome(
         Reason.AUTH_TYPE_MISMATCH,
-        f"{kind.name} credentials authenticate only to APIs using {accepted}, but these APIs use "
-        f"another authentication: {named_list(wrong)}; create a new request for products whose APIs "
-        f"use {accepted}",
+        f"{kind.name} credentials cannot authenticate to every API of the request: "
+        + "; ".join(problems[:_SHOWN_PROBLEMS])
+        + (f"; and {len(problems) - _SHOWN_PROBLEMS} more" if len(problems) > _SHOWN_PROBLEMS else "")
+        + f"; create a new request for products whose APIs take {kind.name} credentials",
     )
 
 

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from ..models import ResolvedAPI
 from .credential_types import CredentialType, Entropy, Grant, Material, TykObject, TykRef
 from .credentials import (
     MIN_KEY_ENTROPY_BYTES,
@@ -53,6 +54,10 @@ DATA_JWT_KEY_ID_PREVIOUS = "jwt-key-id-previous"
 
 JWT_ALGORITHM = "ES256"
 """The JWS algorithm of the tokens (ECDSA P-256, SHA-256): Tyk's `jwt_signing_method: ecdsa`."""
+TYK_SIGNING_METHOD = "ecdsa"
+"""The API definition's `jwt_signing_method` that validates such tokens."""
+_TYK_DEFAULT_SIGNING_METHOD = "hmac"
+"""What Tyk validates when an API sets no `jwt_signing_method`."""
 
 _CURVE = ec.SECP256R1()
 _ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -91,6 +96,30 @@ class JWT(CredentialType):
 
     name: ClassVar[str] = "JWT"
     auth_types: ClassVar[frozenset[str]] = frozenset({"jwt"})
+
+    def api_problem(self, api: ResolvedAPI) -> str | None:
+        """A JWT API must validate ES256 tokens with per-consumer keys named by the token's `kid`:
+        `jwt_signing_method: ecdsa`, no central `jwt_source`, no `jwt_skip_kid`. (An API resolved
+        before these facts were recorded, `jwt` None, is not refused: its product records them when
+        it is next resolved.)"""
+        jwt = api.jwt
+        if jwt is None:
+            return None
+        if jwt.central_source:
+            return (
+                "uses a central jwt_source (one key for every token); JWT credentials need "
+                "per-consumer keys (no jwt_source)"
+            )
+        if jwt.skip_kid:
+            return "sets jwt_skip_kid; JWT credentials name their key by the token's kid"
+        method = (jwt.signing_method or _TYK_DEFAULT_SIGNING_METHOD).lower()
+        if method != TYK_SIGNING_METHOD:
+            unset = "" if jwt.signing_method else " (jwt_signing_method unset)"
+            return (
+                f"validates JWTs with {method}{unset}; JWT credentials are signed with "
+                f"{TYK_SIGNING_METHOD} ({JWT_ALGORITHM})"
+            )
+        return None
 
     def generate(self, entropy: Entropy) -> Material:
         """A P-256 key pair whose private scalar comes from 32 random bytes.

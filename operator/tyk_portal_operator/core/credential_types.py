@@ -9,7 +9,9 @@ A type answers, without I/O:
   `differences` / `update_body` to compare it with what Tyk holds;
 - `refs(material)`: what to delete in Tyk to revoke it;
 - `auth_types`: the Tyk API authentication modes such a credential authenticates to (a request
-  for APIs of another mode is `AuthTypeMismatch` before anything is written to Tyk).
+  for APIs of another mode is `AuthTypeMismatch` before anything is written to Tyk), and
+  `api_problem(api)`: why an API of such a mode still cannot take the credential (e.g. a JWT API
+  validating another signing method), also `AuthTypeMismatch`.
 
 Adding a type adds a class here and a `credentialType` value to the CRD; the lifecycle (issue,
 rotate with overlap, renew, suspend, revoke, recover a lost Secret) does not change.
@@ -22,7 +24,8 @@ Only `AuthToken` exists yet. How the others fit, from what Tyk's APIs take:
   go into status for revoking a lost Secret) bound to one `policy_id`; `auth_types` `{"oauth"}`.
 - `JWT` (`credential_type_jwt.py`): an ECDSA P-256 key pair derived from the entropy; the Secret
   holds the private key and the key id; the Tyk object is a key whose id is the key id and whose
-  session carries the public key (`jwt_data.secret`) and the policies; `auth_types` `{"jwt"}`.
+  session carries the public key (`jwt_data.secret`) and the policies; `auth_types` `{"jwt"}`, and
+  `api_problem` refuses JWT APIs that do not validate ES256 with per-consumer keys named by `kid`.
 - `MutualTLS` (`credential_type_mtls.py`): a client certificate and key; the Tyk objects are the
   certificate in Tyk's store (kind `certificate`) and the key bound to it (kind `certificate_key`,
   its session's `certificate`); `auth_types` `{"certificate"}`.
@@ -170,6 +173,11 @@ class CredentialType(ABC):
     @abstractmethod
     def update_body(self, desired: TykObject, actual: Mapping[str, Any]) -> dict[str, Any]:
         """The full body of an update that makes Tyk's object the desired one."""
+
+    def api_problem(self, api: ResolvedAPI) -> str | None:
+        """Why an API of one of `auth_types` still cannot take this credential, as a phrase naming
+        what the API uses (e.g. "validates JWTs with rsa"); None when it can (the default)."""
+        return None
 
     def connection_data(self, grant: Grant) -> dict[str, str]:
         """Non-secret Secret data telling a workload how to use the credential for this grant

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ..models import APISelector, ResolvedAPI
+from ..models.api_product import JWTValidation
 from .conditions import Reason
 
 __all__ = ["APIDefinition", "ResolutionError", "resolve_apis"]
@@ -26,6 +27,20 @@ class APIDefinition(Protocol):
     def versions(self) -> list[str]: ...
     @property
     def listen_path(self) -> str: ...
+    @property
+    def jwt_signing_method(self) -> str | None: ...
+    @property
+    def jwt_central(self) -> bool: ...
+    @property
+    def jwt_skip_kid(self) -> bool: ...
+
+
+def _jwt_validation(api: APIDefinition) -> JWTValidation | None:
+    if api.auth_type != "jwt":
+        return None
+    return JWTValidation(
+        signing_method=api.jwt_signing_method, central_source=api.jwt_central, skip_kid=api.jwt_skip_kid
+    )
 
 
 class ResolutionError(Exception):
@@ -79,6 +94,7 @@ def resolve_apis(selectors: Sequence[APISelector], available: Sequence[APIDefini
                     versions=list(selector.versions or ["Default"]),
                     selector=index,
                     listen_path=api.listen_path or None,
+                    jwt=_jwt_validation(api),
                 )
                 resolved[api.api_id] = entry
     if missing:

@@ -17,6 +17,7 @@ __all__ = [
     "APISelector",
     "AllowedURL",
     "Documentation",
+    "JWTValidation",
     "Owner",
     "ResolvedAPI",
 ]
@@ -107,6 +108,18 @@ class APIProductSpec(SpecModel):
     )
 
 
+class JWTValidation(StatusModel):
+    """How a JWT API validates tokens (from its Tyk API definition; no key material)."""
+
+    signing_method: str | None = Field(
+        default=None, description="jwt_signing_method (hmac, rsa, ecdsa); unset means Tyk expects hmac."
+    )
+    central_source: bool = Field(
+        default=False, description="jwt_source is set: one key for every token, not per-consumer keys."
+    )
+    skip_kid: bool = Field(default=False, description="jwt_skip_kid: the token's kid does not name its key.")
+
+
 class ResolvedAPI(StatusModel):
     """A Tyk API the product resolved to."""
 
@@ -120,6 +133,7 @@ class ResolvedAPI(StatusModel):
     listen_path: str | None = Field(
         default=None, alias="listenPath", description="The API's listen path on the Gateway."
     )
+    jwt: JWTValidation | None = Field(default=None, description="How a JWT API validates tokens.")
 
 
 class APIProductStatus(ResourceStatus):

@@ -136,7 +136,8 @@ async def reconcile_product(ctx: Context, body: dict[str, Any]) -> Outcome:
         resolved = resolve_apis(product.spec.apis, available)
     except ResolutionError as exc:
         raise StalledError(exc.reason, exc.message) from exc
-    apis = [api.model_dump(by_alias=True) for api in resolved]
+    # Unset fields left out: the schema takes no nulls (e.g. `jwt` of a non-JWT API).
+    apis = [api.model_dump(by_alias=True, exclude_none=True) for api in resolved]
     auth_type = resolved[0].auth_type if resolved else None
     # The desired policy is built from status.apis, as drift repair does, so both agree.
     product = product.model_copy(update={"status": product.status.model_copy(update={"apis": resolved})})

@@ -42,6 +42,12 @@ class TykAPI(BaseModel):
         auth_type: Derived from the auth flags, see :func:`derive_auth_type`.
         active: Whether the API is active.
         versions: Version names from ``version_data.versions``.
+        jwt_signing_method: ``jwt_signing_method`` of a JWT API (``hmac``, ``rsa``, ``ecdsa``), None
+            when unset (Tyk then expects HMAC) or when the API does not use JWT.
+        jwt_central: A JWT API that validates every token with one key, ``jwt_source`` (a shared
+            secret, a public key or a JWKS URL; only whether it is set is kept: it may be a secret).
+        jwt_skip_kid: A JWT API that ignores the token's ``kid`` when looking up the key
+            (``jwt_skip_kid``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -54,6 +60,9 @@ class TykAPI(BaseModel):
     auth_type: str
     active: bool = True
     versions: list[str] = []
+    jwt_signing_method: str | None = None
+    jwt_central: bool = False
+    jwt_skip_kid: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,6 +176,7 @@ def api_from_definition(definition: Mapping[str, Any]) -> TykAPI:
     versions = sorted(str(name) for name in versions_map) if isinstance(versions_map, Mapping) else []
     raw_tags = definition.get("tags")
     tags = [str(tag) for tag in raw_tags] if isinstance(raw_tags, list) else []
+    jwt = definition.get("enable_jwt") is True
     return TykAPI(
         api_id=_str(definition.get("api_id")),
         name=_str(definition.get("name")),
@@ -176,4 +186,7 @@ def api_from_definition(definition: Mapping[str, Any]) -> TykAPI:
         auth_type=derive_auth_type(definition),
         active=definition.get("active", True) is not False,
         versions=versions,
+        jwt_signing_method=(_str(definition.get("jwt_signing_method")) or None) if jwt else None,
+        jwt_central=jwt and bool(_str(definition.get("jwt_source"))),
+        jwt_skip_kid=jwt and definition.get("jwt_skip_kid") is True,
     )

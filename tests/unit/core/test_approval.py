@@ -266,6 +266,66 @@ def test_an_auth_token_is_not_issued_for_apis_of_another_auth_type() -> None:
     assert check_eligibility(_inputs(products=token_only)) is None
 
 
+def _jwt_product(name: str, *apis: tuple[str, dict[str, Any] | None]) -> APIProduct:
+    product = _product(name)
+    resolved = [
+        {"apiID": f"{api}-id", "name": api, "authType": "jwt", **({"jwt": jwt} if jwt is not None else {})}
+        for api, jwt in apis
+    ]
+    status = product.status.model_validate({"apis": resolved})
+    return product.model_copy(update={"status": product.status.model_copy(update={"apis": status.apis})})
+
+
+def _jwt_inputs(*products: APIProduct, approval: str | None = None) -> RequestInputs:
+    request = _request()
+    request = request.model_copy(update={"spec": request.spec.model_copy(update={"credential_type": "JWT"})})
+    return _inputs(
+        request=request,
+        products={("apis", product.metadata["name"]): product for product in products},
+        plan=_plan(approval=approval),
+    )
+
+
+def test_a_jwt_credential_is_not_issued_for_jwt_apis_it_cannot_sign_for() -> None:
+    ecdsa = {"signingMethod": "ecdsa"}
+    products = (
+        _jwt_product("orders", ("orders-v2", {"signingMethod": "rsa"}), ("stock", ecdsa)),
+        _jwt_product(
+            "payments",
+            ("ledger", {"signingMethod": "ecdsa", "centralSource": True}),
+            ("cards", {"signingMethod": "ECDSA", "skipKid": True}),
+            ("legacy", {}),
+        ),
+    )
+    outcome = check_eligibility(_jwt_inputs(*products))
+    assert outcome is not None and outcome.reason is Reason.AUTH_TYPE_MISMATCH
+    assert outcome.message == (
+        "JWT credentials cannot authenticate to every API of the request: "
+        "API orders-v2 (in APIProduct apis/orders) validates JWTs with rsa; JWT credentials are signed "
+        "with ecdsa (ES256); "
+        "API ledger (in APIProduct apis/payments) uses a central jwt_source (one key for every token); "
+        "JWT credentials need per-consumer keys (no jwt_source); "
+        "API cards (in APIProduct apis/payments) sets jwt_skip_kid; JWT credentials name their key by "
+        "the token's kid; and 1 more; "
+        "create a new request for products whose APIs take JWT credentials"
+    )
+    # Not eligible, so never approved automatically (and so never written to Tyk).
+    assert decide_approval(_jwt_inputs(*products, approval="Automatic"), NOW) is None
+    # An unset signing method is Tyk's default, hmac.
+    unset = check_eligibility(_jwt_inputs(_jwt_product("orders", ("legacy", {})), _jwt_product("payments")))
+    assert unset is not None and "API legacy (in APIProduct apis/orders) validates JWTs with hmac " in (
+        unset.message
+    )
+    assert "(jwt_signing_method unset)" in unset.message
+    # ES256 with per-consumer keys named by the kid (the method's case aside) is what the type signs for;
+    # an API resolved before the facts were recorded (no `jwt`) is not refused.
+    fitting = (
+        _jwt_product("orders", ("orders-v2", ecdsa), ("stock", {"signingMethod": "ECDSA"})),
+        _jwt_product("payments", ("ledger", None)),
+    )
+    assert check_eligibility(_jwt_inputs(*fitting)) is None
+
+
 def test_custom_chain_is_evaluated_in_order() -> None:
     assert check_eligibility(_inputs(app=None), chain=()) is None
 

@@ -116,6 +116,16 @@ def test_resolution_by_id_name_and_tags(selectors: list[dict[str, Any]], expecte
     assert {api.api_id for api in resolve_apis(product.spec.apis, APIS)} == expected
 
 
+def test_resolution_records_how_jwt_apis_validate_tokens_in_status() -> None:
+    rsa = TykAPI(api_id="a5", name="rsa-api", auth_type="jwt", jwt_signing_method="rsa", jwt_central=True)
+    resolved = resolve_apis(_product(apis=[{"apiID": "a4"}, {"apiID": "a5"}]).spec.apis, [*APIS, rsa])
+    assert [api.model_dump(by_alias=True)["jwt"] for api in resolved] == [
+        {"signingMethod": None, "centralSource": False, "skipKid": False},
+        {"signingMethod": "rsa", "centralSource": True, "skipKid": False},
+    ]
+    assert resolve_apis(_product(apis=[{"apiID": "a1"}]).spec.apis, APIS)[0].jwt is None
+
+
 @pytest.mark.parametrize(
     ("selectors", "reason", "text"),
     [

@@ -117,6 +117,28 @@ async def test_list_apis_reads_envelope_and_derives_fields(make_client: Factory)
     )
 
 
+async def test_list_apis_reads_how_jwt_apis_validate_tokens(make_client: Factory) -> None:
+    shared = "c2hhcmVkLWhtYWMtc2VjcmV0"  # a central jwt_source may be an HMAC secret: never kept
+    apis = {
+        "apis": [
+            api_item("j1", name="Maps", enable_jwt=True, jwt_signing_method="ecdsa"),
+            api_item("j2", name="Orders", enable_jwt=True, jwt_signing_method="rsa", jwt_source=shared),
+            api_item("j3", name="Cards", enable_jwt=True, jwt_skip_kid=True),
+            api_item("t1", name="Token", use_standard_auth=True, jwt_signing_method="rsa", jwt_skip_kid=True),
+        ],
+        "pages": 1,
+    }
+    result = await make_client(Script(ok_json(apis))).list_apis()
+
+    assert [(a.api_id, a.jwt_signing_method, a.jwt_central, a.jwt_skip_kid) for a in result] == [
+        ("j1", "ecdsa", False, False),
+        ("j2", "rsa", True, False),
+        ("j3", None, False, True),
+        ("t1", None, False, False),  # JWT settings of an API that does not use JWT are ignored
+    ]
+    assert shared not in repr(result) and shared not in str([a.model_dump() for a in result])
+
+
 async def test_list_policies_reads_capitalised_envelope(make_client: Factory) -> None:
     script = Script(ok_json({"Data": [PRODUCT_POLICY], "Pages": 1}))
     client = make_client(script)

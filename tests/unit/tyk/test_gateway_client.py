@@ -114,6 +114,27 @@ async def test_lists_are_bare_arrays(make_client: Factory) -> None:
     assert script.calls == ["GET /tyk/apis", "GET /tyk/policies"]
 
 
+async def test_list_apis_reads_how_jwt_apis_validate_tokens(make_client: Factory) -> None:
+    apis = [
+        {"api_id": "j1", "name": "Maps", "enable_jwt": True, "jwt_signing_method": "ecdsa"},
+        {"api_id": "j2", "name": "Orders", "enable_jwt": True, "jwt_source": "aHR0cHM6Ly9pZHAvandrcw=="},
+        {
+            "api_id": "j3",
+            "name": "Cards",
+            "enable_jwt": True,
+            "jwt_signing_method": "hmac",
+            "jwt_skip_kid": True,
+        },
+    ]
+    result = await make_client(Script(ok_json(apis))).list_apis()
+
+    assert [(a.auth_type, a.jwt_signing_method, a.jwt_central, a.jwt_skip_kid) for a in result] == [
+        ("jwt", "ecdsa", False, False),
+        ("jwt", None, True, False),
+        ("jwt", "hmac", False, True),
+    ]
+
+
 async def test_get_policy_found_and_missing(make_client: Factory) -> None:
     client = make_client(Script(ok_json(POLICY), gateway_error(404, "Policy not found")))
 
