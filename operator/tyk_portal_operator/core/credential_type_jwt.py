@@ -29,7 +29,6 @@ from .credential_types import CredentialType, Entropy, Grant, Material, TykObjec
 from .credentials import (
     MIN_KEY_ENTROPY_BYTES,
     credential_fingerprint,
-    key_session,
     merge_session_for_update,
     session_differs,
 )
@@ -171,15 +170,7 @@ class JWT(CredentialType):
 
     def tyk_objects(self, material: Material, grant: Grant) -> list[TykObject]:
         """The key's session: the policies (as for an auth token) plus the public key."""
-        policies = grant.policy_ids
-        session = key_session(
-            grant.request,
-            list(policies[:-1]),
-            policies[-1],
-            grant.org_id,
-            grant.expires_at,
-            suspended=grant.suspended,
-        )
+        session = grant.session()
         session["jwt_data"] = {"secret": material.values["public_key"]}
         return [TykObject(self.refs(material)[0], session)]
 

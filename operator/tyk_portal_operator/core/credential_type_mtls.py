@@ -46,7 +46,7 @@ from cryptography.x509.oid import NameOID
 
 from ..models import ProvisioningRequest
 from .credential_types import CredentialType, Entropy, Grant, Material, TykObject, TykRef
-from .credentials import ROTATE_ANNOTATION, key_session, session_differs
+from .credentials import ROTATE_ANNOTATION, session_differs
 
 __all__ = [
     "DATA_CA_CRT",
@@ -176,15 +176,7 @@ class MutualTLS(CredentialType):
     def tyk_objects(self, material: Material, grant: Grant) -> list[TykObject]:
         """The certificate (its PEM only, never the key), then the session bound to it."""
         cert_ref, key_ref = self.refs(material)
-        policies = grant.policy_ids
-        session = key_session(
-            grant.request,
-            list(policies[:-1]),
-            policies[-1],
-            grant.org_id,
-            grant.expires_at,
-            suspended=grant.suspended,
-        )
+        session = grant.session()
         session["certificate"] = f"{grant.org_id or ''}{material.values['sha256']}"
         return [
             TykObject(cert_ref, {"cert": material.values["cert"]}),

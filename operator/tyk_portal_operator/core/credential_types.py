@@ -34,7 +34,7 @@ Only `AuthToken` exists yet. How the others fit, from what Tyk's APIs take:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -134,6 +134,19 @@ class Grant:
     gateway_url: str | None = None
     expired: bool = False
 
+    def session(self) -> dict[str, Any]:
+        """The Tyk key session that carries this access (`core.credentials.key_session`): the
+        products' policies, then the plan's."""
+        policies = self.policy_ids
+        return key_session(
+            self.request,
+            list(policies[:-1]),
+            policies[-1],
+            self.org_id,
+            self.expires_at,
+            suspended=self.suspended,
+        )
+
 
 class CredentialType(ABC):
     """One kind of credential (a `spec.credentialType` value)."""
@@ -223,17 +236,8 @@ class AuthToken(CredentialType):
         return [TykRef("key", material.values["key"])]
 
     def tyk_objects(self, material: Material, grant: Grant) -> list[TykObject]:
-        """The key with its session (`core.credentials.key_session`)."""
-        policies: Sequence[str] = grant.policy_ids
-        session = key_session(
-            grant.request,
-            list(policies[:-1]),
-            policies[-1],
-            grant.org_id,
-            grant.expires_at,
-            suspended=grant.suspended,
-        )
-        return [TykObject(self.refs(material)[0], session)]
+        """The key with its session (`Grant.session`)."""
+        return [TykObject(self.refs(material)[0], grant.session())]
 
     def differences(self, desired: TykObject, actual: Mapping[str, Any]) -> list[str]:
         """`core.credentials.session_differs`."""
