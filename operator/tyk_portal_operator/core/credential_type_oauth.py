@@ -33,6 +33,7 @@ from typing import Any
 from .credential_types import CredentialType, Entropy, Grant, Material, TykObject, TykRef
 from .credentials import META_APP, META_REQUEST, META_REQUEST_UID, credential_fingerprint
 from .naming import MANAGED_BY, MANAGED_BY_TAG, META_MANAGED_BY
+from .policies import merge_for_update, normalise_policy_field
 
 __all__ = [
     "DATA_CLIENT_ID",
@@ -98,18 +99,20 @@ def _normalise_rights(rights: Any) -> dict[str, Any]:
 
 
 def _normalise_policy(field: str, value: Any) -> Any:
+    # Access rights are compared without their names, and every limit as a number; the other
+    # fields as for products' and plans' policies.
     if field == "access_rights":
         return _normalise_rights(value)
-    if field == "tags":
-        return sorted(set(value or []))
-    if field == "partitions":
-        value = value or {}
-        return {k: bool(value.get(k, False)) for k in ("acl", "rate_limit", "quota", "complexity", "per_api")}
     if field in ("active", "is_inactive"):
         return bool(value)
     if field in _LIMIT_FIELDS:
         return float(value) if value is not None else 0.0
-    return value
+    return normalise_policy_field(field, value)
+
+
+def _registration_stale(have: Mapping[str, Any] | None, client: Mapping[str, Any]) -> bool:
+    """Whether the client registered on an API differs from the desired one (secret, policy, marks)."""
+    return have is not None and any(have.get(name) != client[name] for name in _CLIENT_FIELDS)
 
 
 class OAuthClient(CredentialType):
@@ -245,10 +248,11 @@ class OAuthClient(CredentialType):
         if set(registrations) != set(desired.body["api_ids"]):
             changes.append("api_ids")
         client = desired.body["client"]
-        for api_id in desired.body["api_ids"]:
-            have = registrations.get(api_id)
-            if have is not None and any(have.get(name) != client[name] for name in _CLIENT_FIELDS):
-                changes.append(f"client@{api_id}")
+        changes += [
+            f"client@{api_id}"
+            for api_id in desired.body["api_ids"]
+            if _registration_stale(registrations.get(api_id), client)
+        ]
         return changes
 
     def update_body(self, desired: TykObject, actual: Mapping[str, Any]) -> dict[str, Any]:
@@ -256,10 +260,7 @@ class OAuthClient(CredentialType):
         Client: the desired registrations plus `remove_api_ids`, the APIs to unregister it from,
         and `register_api_ids`, those to (re-)register it on."""
         if desired.ref.kind == "policy":
-            merged = {**actual, **desired.body}
-            if not desired.body.get("org_id") and actual.get("org_id"):
-                merged["org_id"] = actual["org_id"]
-            return merged
+            return merge_for_update(desired.body, dict(actual))
         registrations: Mapping[str, Any] = actual.get("registrations") or {}
         client = desired.body["client"]
         wanted = desired.body["api_ids"]
@@ -268,8 +269,7 @@ class OAuthClient(CredentialType):
             "register_api_ids": [
                 api_id
                 for api_id in wanted
-                if registrations.get(api_id) is None
-                or any(registrations[api_id].get(name) != client[name] for name in _CLIENT_FIELDS)
+                if registrations.get(api_id) is None or _registration_stale(registrations[api_id], client)
             ],
             "remove_api_ids": sorted(set(registrations) - set(wanted)),
         }

@@ -227,7 +227,8 @@ def _normalise_access_rights(value: Any) -> dict[str, Any]:
     return out
 
 
-def _normalise(field: str, value: Any) -> Any:
+def normalise_policy_field(field: str, value: Any) -> Any:
+    """A policy field in a form that compares equal whatever order or defaults Tyk answers with."""
     if field == "access_rights":
         return _normalise_access_rights(value)
     if field == "tags":
@@ -251,7 +252,9 @@ def policy_changes(desired: dict[str, Any], actual: dict[str, Any]) -> list[str]
     for field in MANAGED_POLICY_FIELDS:
         if field == "org_id" and not desired.get("org_id"):
             continue
-        if _normalise(field, desired.get(field)) != _normalise(field, actual.get(field)):
+        if normalise_policy_field(field, desired.get(field)) != normalise_policy_field(
+            field, actual.get(field)
+        ):
             changed.append(field)
     return changed
 
