@@ -126,6 +126,16 @@ def _publish_gateway(cluster: Cluster, namespace: str, provider: str, control: T
     cluster.patch("tykproviders", provider, {"spec": spec})
 
 
+def _certificate_portal(
+    cluster: Cluster, namespace: str, tyk: TykEmulator, control: TykControl, prefix: str
+) -> None:
+    """The portal with certificate APIs, a product of them, and the provider's HTTPS Gateway."""
+    _seed_certificate_apis(control)
+    provider = setup_portal(cluster, namespace, tyk, prefix=prefix)
+    _publish_gateway(cluster, namespace, provider, control)
+    _publish_secure(cluster, namespace, provider)
+
+
 def test_a_workload_uses_its_certificate_through_rotation_suspension_and_deletion(
     operator: KopfRunner,
     cluster: Cluster,
@@ -134,10 +144,7 @@ def test_a_workload_uses_its_certificate_through_rotation_suspension_and_deletio
     control: TykControl,
     tmp_path: Path,
 ) -> None:
-    _seed_certificate_apis(control)
-    provider = setup_portal(cluster, namespace, tyk, prefix="mt")
-    _publish_gateway(cluster, namespace, provider, control)
-    _publish_secure(cluster, namespace, provider)
+    _certificate_portal(cluster, namespace, tyk, control, prefix="mt")
 
     # A MutualTLS request for token APIs is refused before anything reaches Tyk.
     control.clear_requests()
@@ -322,10 +329,7 @@ def test_a_consumer_certificate_is_registered_without_its_key_and_followed_throu
     control: TykControl,
     tmp_path: Path,
 ) -> None:
-    _seed_certificate_apis(control)
-    provider = setup_portal(cluster, namespace, tyk, prefix="mc")
-    _publish_gateway(cluster, namespace, provider, control)
-    _publish_secure(cluster, namespace, provider)
+    _certificate_portal(cluster, namespace, tyk, control, prefix="mc")
 
     # Named before it exists: an actionable reason, nothing in Tyk.
     cluster.create(
