@@ -22,7 +22,13 @@ from tyk_portal_operator.core.credential_type_mtls import (
     source_rotate_token,
     with_source_token,
 )
-from tyk_portal_operator.core.credential_types import CREDENTIAL_TYPES, Grant, TykObject, credential_type_of
+from tyk_portal_operator.core.credential_types import (
+    CREDENTIAL_TYPES,
+    CredentialType,
+    Grant,
+    TykObject,
+    credential_type_of,
+)
 from tyk_portal_operator.core.credentials import ROTATE_ANNOTATION
 from tyk_portal_operator.core.lifecycle import (
     CreateInTyk,
@@ -141,13 +147,18 @@ def test_differences_and_updates() -> None:
 
 
 def _inputs(
-    secret: dict[str, Any] | None, observed: dict[Any, Any], now: datetime.datetime, **spec: Any
+    secret: dict[str, Any] | None,
+    observed: dict[Any, Any],
+    now: datetime.datetime,
+    kind: CredentialType = MTLS,
+    req: ProvisioningRequest | None = None,
+    **spec: Any,
 ) -> LifecycleInputs:
-    req = request(**spec)
+    req = req or request(**spec)
     return LifecycleInputs(
         request=req,
         app=None,
-        credential_type=MTLS,
+        credential_type=kind,
         products=("team-a/secure",),
         plan_ref="team-a/gold",
         policy_ids=("p.secure", "p.gold"),
@@ -155,7 +166,7 @@ def _inputs(
         renew_before=None,
         provider=ProviderConfig(name="tyk", org_id="org1", gateway_url="https://gw.example.com"),
         secret_name="secure-access-credentials",
-        secret=read_record(secret, req.uid, MTLS),
+        secret=read_record(secret, req.uid, kind),
         observed=observed,
         now=now,
     )
@@ -215,21 +226,7 @@ def _consumer_inputs(
 ) -> LifecycleInputs:
     kind = ConsumerCertificate(cert_pem, gateway_ca="-----CA-----")
     req = with_source_token(request(certificateSecretRef={"name": "client-tls"}), cert_pem)
-    return LifecycleInputs(
-        request=req,
-        app=None,
-        credential_type=kind,
-        products=("team-a/secure",),
-        plan_ref="team-a/gold",
-        policy_ids=("p.secure", "p.gold"),
-        key_expiry=None,
-        renew_before=None,
-        provider=ProviderConfig(name="tyk", org_id="org1", gateway_url="https://gw.example.com"),
-        secret_name="secure-access-credentials",
-        secret=read_record(secret, req.uid, kind),
-        observed=observed,
-        now=now,
-    )
+    return _inputs(secret, observed, now, kind=kind, req=req)
 
 
 def _data(write: WriteSecret) -> dict[str, str]:
