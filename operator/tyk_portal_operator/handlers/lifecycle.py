@@ -15,7 +15,7 @@ import kopf
 from ..core.naming import FINALIZER
 from ..kube import KubeClient, KubeError
 from ..kube.client import load_api_client
-from ..metrics import observe_tyk_request, serve_metrics
+from ..metrics import REQUEST_METRICS, observe_tyk_request, serve_metrics
 from ..services.context import Context, rfc3339, utcnow
 from ..services.events import EventRecorder
 from ..services.requeue import Requeue
@@ -87,6 +87,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     )
     ctx.requeue = Requeue(partial(reconcile_request_now, ctx))
     memo.ctx = ctx
+    REQUEST_METRICS.follow(ctx.view.requests.records, ctx.clock)
     # `tyk-portal-operator run` passes the port in the memo; `kopf run -m ...` can use the environment.
     port = int(getattr(memo, "metrics_port", 0) or os.environ.get("TYK_PORTAL_METRICS_PORT", 0) or 0)
     if port:

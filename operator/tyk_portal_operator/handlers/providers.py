@@ -6,28 +6,18 @@ import asyncio
 import contextlib
 import datetime
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 import kopf
 
 from ..core.conditions import Outcome, Reason, named_list
-from ..core.credentials import parse_time
 from ..kube import KubeError
-from ..metrics import (
-    CREDENTIAL_EXPIRATION,
-    CREDENTIALS_EXPIRING,
-    DRIFT_REPAIRS,
-    PENDING_APPROVALS,
-    PENDING_APPROVALS_BY_PLAN,
-    REQUEST_READY,
-)
+from ..metrics import DRIFT_REPAIRS
 from ..models import TykProvider
 from ..services.context import Context
 from ..services.keys import KeyCheckCursor, check_keys
 from ..services.policies import repair_drift, tyk_failure
 from ..services.providers import check_provider, forget_provider, policy_writes_refused
-from ..services.request_book import RequestRecord
 from ..settings import OperatorSettings
 from ..tyk import TykError, TykPolicyWritesRefused
 from ._common import context_of, to_dict
@@ -53,44 +43,15 @@ async def _pause(
         remaining -= _STEP
 
 
-def _update_gauges(records: Iterable[RequestRecord], now: datetime.datetime) -> None:
-    pending = expiring = 0
-    soon = now + datetime.timedelta(days=7)
-    by_plan: dict[tuple[str, str], int] = {}
-    CREDENTIAL_EXPIRATION.clear()
-    REQUEST_READY.clear()
-    for record in records:
-        summary, namespace, name = record.summary, record.namespace, record.name
-        waiting = summary.reason == "AwaitingApproval"
-        pending += waiting
-        if waiting:
-            key = (summary.catalogue, summary.plan_ref)
-            by_plan[key] = by_plan.get(key, 0) + 1
-        expires = parse_time(summary.expires_at)
-        expiring += bool(expires and expires <= soon)
-        if expires is not None:
-            CREDENTIAL_EXPIRATION.labels(namespace=namespace, name=name).set(expires.timestamp())
-        for condition in ("True", "False", "Unknown"):
-            REQUEST_READY.labels(namespace=namespace, name=name, condition=condition).set(
-                1 if condition == summary.ready_status else 0
-            )
-    PENDING_APPROVALS.set(pending)
-    CREDENTIALS_EXPIRING.set(expiring)
-    PENDING_APPROVALS_BY_PLAN.clear()
-    for (catalogue, plan), count in by_plan.items():
-        PENDING_APPROVALS_BY_PLAN.labels(catalogue=catalogue, plan=plan).set(count)
-
-
 async def _housekeeping(ctx: Context) -> None:
     """Operator-wide, at most once per credential check interval (whichever provider loop comes
-    first): the per-request gauges, and requests listed at start-up that no watch has shown since."""
+    first): requests listed at start-up that no watch has shown since."""
     now = ctx.clock()
     if ctx.housekeeping_due is not None and now < ctx.housekeeping_due:
         return
     interval = datetime.timedelta(seconds=ctx.settings.credential_check_interval)
     first = ctx.housekeeping_due is None
     ctx.housekeeping_due = now + interval
-    _update_gauges(ctx.view.requests.records(), now)
     if not first:  # kopf's own listing confirms them during the first interval
         await ctx.view.drop_vanished_requests()
 

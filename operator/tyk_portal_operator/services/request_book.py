@@ -25,7 +25,7 @@ from typing import Any
 from ..core.conditions import Reason, ready_condition
 from .keys import IssuedKey
 
-__all__ = ["APP_CREDENTIAL_FIELDS", "CredentialSummary", "RequestBook", "RequestRecord", "request_record"]
+__all__ = ["APP_CREDENTIAL_FIELDS", "RequestBook", "RequestRecord", "request_record"]
 
 ObjectKey = tuple[str, str]
 Dependency = tuple[str, str, str]  # (kind, namespace, name); kind "Namespace" has namespace ""
@@ -41,25 +41,72 @@ def _s(text: Any) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class CredentialSummary:
-    """What an app's status and the metrics say about one request's credential."""
+class RequestRecord:
+    """One request, reduced to what the operator looks up across requests and what an app's status
+    and the metrics say about its credential. References are kept as interned "namespace/name"
+    strings (shared by every record that names the same object); the dependencies are derived."""
 
-    request: str
-    secret_name: str
-    products: tuple[str, ...]
-    plan: str
+    key: ObjectKey  # (namespace, name): one tuple, shared by the book's indexes
+    uid: str
+    app: str
+    catalogue: str  # "namespace/name"
+    plan_ref: str  # "namespace/name"
+    product_refs: tuple[str, ...]  # "namespace/name" each
+    provider: str | None
+    policies: tuple[str, ...]
+    # Issued (or suspended) at its current generation and not being deleted.
+    issued: bool
+    custom_secret_name: str | None  # None: the default "<name>-credentials"
     type: str
-    ready: bool
+    ready_status: str  # "True", "False" or "Unknown"
     reason: str | None
-    expires_at: str | None
-    ready_status: str
-    catalogue: str  # "namespace/name", for the pending-approvals metric
-    plan_ref: str
+    expires_at: str | None  # the credential's own expiry (a next rotation is not an expiry)
+
+    @property
+    def namespace(self) -> str:
+        return self.key[0]
+
+    @property
+    def name(self) -> str:
+        return self.key[1]
+
+    @property
+    def ready(self) -> bool:
+        return self.ready_status == "True"
+
+    @property
+    def secret_name(self) -> str:
+        return self.custom_secret_name or f"{self.name}-credentials"
+
+    @property
+    def plan(self) -> str:
+        return _name_of(self.plan_ref)
+
+    @property
+    def products(self) -> tuple[str, ...]:
+        return tuple(_name_of(ref) for ref in self.product_refs)
+
+    @property
+    def dependencies(self) -> frozenset[Dependency]:
+        return frozenset(
+            {
+                ("Namespace", "", self.namespace),
+                ("ConsumerApp", self.namespace, self.app),
+                ("Catalogue", *_split(self.catalogue)),
+                ("Plan", *_split(self.plan_ref)),
+                *(("APIProduct", *_split(ref)) for ref in self.product_refs),
+            }
+        )
+
+    def issued_key(self) -> IssuedKey:
+        return IssuedKey(
+            self.namespace, self.name, self.uid, self.policies, self.issued, credential_type=self.type
+        )
 
     def app_entry(self) -> dict[str, Any]:
         """The entry in the app's `status.credentials` (unset fields left out)."""
         values = {
-            "request": self.request,
+            "request": self.name,
             "secretName": self.secret_name,
             "products": list(self.products),
             "plan": self.plan,
@@ -71,34 +118,18 @@ class CredentialSummary:
         return {k: values[k] for k in APP_CREDENTIAL_FIELDS if values[k] is not None}
 
 
-@dataclass(frozen=True, slots=True)
-class RequestRecord:
-    """One request, reduced to what the operator looks up across requests."""
-
-    namespace: str
-    name: str
-    uid: str
-    app: str
-    dependencies: frozenset[Dependency]
-    provider: str | None
-    policies: tuple[str, ...]
-    # Issued (or suspended) at its current generation and not being deleted.
-    issued: bool
-    summary: CredentialSummary
-
-    @property
-    def key(self) -> ObjectKey:
-        return self.namespace, self.name
-
-    def issued_key(self) -> IssuedKey:
-        return IssuedKey(
-            self.namespace, self.name, self.uid, self.policies, self.issued, credential_type=self.summary.type
-        )
+def _split(ref: str) -> tuple[str, str]:
+    namespace, _, name = ref.partition("/")
+    return namespace, name
 
 
-def _ref(ref: Any, home: str) -> tuple[str, str]:
+def _name_of(ref: str) -> str:
+    return ref.partition("/")[2]
+
+
+def _ref(ref: Any, home: str) -> str:
     ref = ref if isinstance(ref, Mapping) else {}
-    return _s(ref.get("namespace") or home), _s(ref.get("name"))
+    return _s(f"{ref.get('namespace') or home}/{ref.get('name') or ''}")
 
 
 def request_record(body: Mapping[str, Any]) -> RequestRecord:
@@ -106,46 +137,25 @@ def request_record(body: Mapping[str, Any]) -> RequestRecord:
     metadata = body.get("metadata") or {}
     spec, status = body.get("spec") or {}, body.get("status") or {}
     namespace, name = _s(metadata.get("namespace")), str(metadata.get("name", ""))
-    app = _s((spec.get("appRef") or {}).get("name"))
-    plan = _ref(spec.get("planRef"), namespace)
-    catalogue = _ref(spec.get("catalogueRef"), namespace)
-    products = [_ref(ref, namespace) for ref in spec.get("products") or []]
-    dependencies = frozenset(
-        {
-            ("Namespace", "", namespace),
-            ("ConsumerApp", namespace, app),
-            ("Catalogue", *catalogue),
-            ("Plan", *plan),
-            *(("APIProduct", *product) for product in products),
-        }
-    )
     ready = ready_condition(body)
     reason = ready.get("reason")
-    summary = CredentialSummary(
-        request=name,
-        secret_name=str(status.get("secretName") or spec.get("secretName") or f"{name}-credentials"),
-        products=tuple(product[1] for product in products),
-        plan=plan[1],
-        type=_s(spec.get("credentialType") or "AuthToken"),
-        ready=ready.get("status") == "True",
-        reason=_s(reason) if reason else None,
-        # The credential's own expiry (a next rotation is not an expiry).
-        expires_at=status.get("expiresAt"),
-        ready_status=_s(ready.get("status") or "Unknown"),
-        catalogue=_s("/".join(catalogue)),
-        plan_ref=_s("/".join(plan)),
-    )
     provider = status.get("provider")
+    secret_name = str(status.get("secretName") or spec.get("secretName") or "")
     return RequestRecord(
-        namespace=namespace,
-        name=name,
+        key=(namespace, name),
         uid=str(metadata.get("uid", "")),
-        app=app,
-        dependencies=dependencies,
+        app=_s((spec.get("appRef") or {}).get("name")),
+        catalogue=_ref(spec.get("catalogueRef"), namespace),
+        plan_ref=_ref(spec.get("planRef"), namespace),
+        product_refs=tuple(_ref(ref, namespace) for ref in spec.get("products") or []),
         provider=_s(provider) if provider else None,
         policies=tuple(_s(p) for p in status.get("policies") or ()),
         issued=reason in _ISSUED_REASONS and not metadata.get("deletionTimestamp"),
-        summary=summary,
+        custom_secret_name=None if secret_name in ("", f"{name}-credentials") else secret_name,
+        type=_s(spec.get("credentialType") or "AuthToken"),
+        ready_status=_s(ready.get("status") or "Unknown"),
+        reason=_s(reason) if reason else None,
+        expires_at=status.get("expiresAt"),
     )
 
 
@@ -191,6 +201,7 @@ class RequestBook:
             return
         if old is not None:
             self._unlink(old)
+            del self._records[old.key]  # the dict would keep the old key tuple besides the new one
         self._records[record.key] = record
         for dependency in record.dependencies:
             self._dependents[dependency].add(record.key)
@@ -219,10 +230,10 @@ class RequestBook:
         """Every request with a key in Tyk through this provider, as its status says."""
         return [self._records[key].issued_key() for key in sorted(self._by_provider.get(provider, ()))]
 
-    def credentials_of(self, namespace: str, app: str) -> list[CredentialSummary]:
+    def credentials_of(self, namespace: str, app: str) -> list[RequestRecord]:
         """An app's credentials, by request name."""
         keys = self.dependents(("ConsumerApp", namespace, app))
-        return [self._records[key].summary for key in keys]
+        return [self._records[key] for key in keys]
 
     def records(self) -> Iterable[RequestRecord]:
         return self._records.values()

@@ -47,7 +47,7 @@ def test_a_record_keeps_what_is_looked_up_and_resolves_references_in_the_request
     assert ("APIProduct", "team-a", "local") in record.dependencies
     assert ("APIProduct", "shop", "orders") in record.dependencies
     assert record.provider == "tyk" and record.policies == ("p.product", "p.plan")
-    assert record.summary.app_entry() == {
+    assert record.app_entry() == {
         "request": "r1",
         "secretName": "r1-credentials",
         "products": ["orders", "local"],
@@ -73,7 +73,7 @@ def test_lookups_follow_every_change_and_forget_deleted_requests() -> None:
     book.observe(_request("r1", conditions=WAITING))
     book.observe(_request("r2", app="web", conditions=WAITING))
     assert book.keys_through("tyk") == []
-    assert [c.request for c in book.credentials_of("team-a", "mobile")] == ["r1"]
+    assert [c.name for c in book.credentials_of("team-a", "mobile")] == ["r1"]
     # Issued: now it has a key through the provider; its plan changes.
     book.observe(_request("r1", plan="gold", conditions=ISSUED, provider="tyk"))
     assert [k.name for k in book.keys_through("tyk")] == ["r1"]
