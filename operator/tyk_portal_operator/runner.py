@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import socket
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import kopf
 
 from . import __version__
 from .logging_setup import configure_logging
+from .services.peering import Peering
 from .settings import OperatorSettings
 
 __all__ = ["SERVICE_ACCOUNT_TOKEN", "find_cluster_credentials", "missing_credentials_message", "run_operator"]
@@ -93,15 +95,22 @@ def run_operator(
     )
     from . import handlers  # noqa: F401  (registers the handlers with kopf)
 
+    # kopf pauses every peer when two share a priority; distinct random priorities let one replica
+    # act while the others stand by. The request watch (not kopf's) follows the same peering, so it
+    # is told who this replica is.
+    priority = secrets.randbelow(2**31)
+    identity = f"{os.environ.get('POD_ID') or socket.gethostname()}/{secrets.token_hex(4)}"
     kopf.run(
         standalone=standalone,
         # A peering name makes kopf wait for its peering CRDs even in standalone mode: pass none then.
         peering_name=None if standalone else peering,
-        # kopf pauses every peer when two share a priority; distinct random priorities let one
-        # replica act while the others stand by.
-        priority=secrets.randbelow(2**31),
+        priority=priority,
+        identity=identity,  # type: ignore[arg-type]  # kopf's Identity: a NewType of str it does not export
         liveness_endpoint=liveness or None,
         namespaces=list(namespaces),
         clusterwide=not namespaces,
-        memo=kopf.Memo(metrics_port=metrics_port),
+        memo=kopf.Memo(
+            metrics_port=metrics_port,
+            peering=None if standalone else Peering(peering, identity, priority, list(namespaces)),
+        ),
     )

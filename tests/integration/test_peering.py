@@ -17,10 +17,13 @@ import yaml
 from tests.emulators.kube import KubeEmulator
 from tests.emulators.tyk import DEMO_APIS, TykControl, TykEmulator
 
+from .backends import TykAdmin
 from .cluster import REPO, Cluster, wait_for
 from .conftest import make_provider, start_operator_process, stop_operator_process
 from .test_policies import plan
+from .test_provisioning import request, setup_portal
 
+ACTING = "Acting on ProvisioningRequests"
 PEERING_CRDS = REPO / "deploy/helm/tyk-portal-operator/files/kopf-crds"
 
 
@@ -82,12 +85,23 @@ def test_one_replica_acts_and_the_standby_takes_over(tmp_path: Path) -> None:
             handled = [i for i, log in enumerate(logs) if "plans-changed" in log.read_text()]
             assert len(handled) == 1, "exactly one replica may act"
             active, standby = handled[0], 1 - handled[0]
+            # The request watch is the operator's own, not kopf's: it follows the same peering.
+            admin = TykAdmin(tyk)
+            setup_portal(cluster, namespace, admin, prefix="hb")
+            cluster.create("provisioningrequests", request("before"), namespace)
+            cluster.wait_condition("provisioningrequests", "before", namespace, reason="CredentialIssued")
+            assert [ACTING in log.read_text() for log in logs] == [i == active for i in range(2)]
+            assert len(admin.sessions_of_request(f"{namespace}/before")) == 1
 
             stop_operator_process(replicas[active])
             # The stopped replica leaves the peering object; the standby takes over.
             cluster.create("plans", plan("second", provider), namespace)
             cluster.wait_condition("plans", "second", namespace, reason="PolicySynced", timeout=90)
             assert "plans-changed" in logs[standby].read_text()
+            cluster.create("provisioningrequests", request("after"), namespace)
+            cluster.wait_condition("provisioningrequests", "after", namespace, reason="CredentialIssued")
+            assert ACTING in logs[standby].read_text()
+            assert len(admin.sessions_of_request(f"{namespace}/after")) == 1
         finally:
             for replica in replicas:
                 stop_operator_process(replica)

@@ -13,18 +13,20 @@ from typing import Any
 import kopf
 
 from ..core.naming import FINALIZER
-from ..kube import KubeClient, KubeError
+from ..kube import KubeClient
 from ..kube.client import load_api_client
 from ..metrics import REQUEST_METRICS, observe_tyk_request, serve_metrics
 from ..services.context import Context, rfc3339, utcnow
 from ..services.events import EventRecorder
+from ..services.peering import PeeringGate
+from ..services.request_watch import RequestWatch
 from ..services.requeue import Requeue
 from ..settings import OperatorSettings
 from ..tyk import DashboardClient, GatewayClient, TykBackend
 from ._common import context_of
-from .provisioning import reconcile_request_now
+from .provisioning import reconcile_request_now, request_event
 
-__all__ = ["cleanup", "list_requests", "login", "startup"]
+__all__ = ["cleanup", "login", "start_request_watch", "startup"]
 
 log = logging.getLogger(__name__)
 _KUBE_THREADS = 32
@@ -99,15 +101,27 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
 
 
 @kopf.on.startup()
-async def list_requests(memo: kopf.Memo, **_: Any) -> None:
-    """List every request once before kopf starts watching, so that checks across requests (what
-    still uses a product, plan or provider; an app's credentials) never see a partial cluster."""
+async def start_request_watch(memo: kopf.Memo, **_: Any) -> None:
+    """Start the operator's own watch of ProvisioningRequests (services/request_watch.py), following
+    kopf's peering so that only the replica that acts handles them. Checks across requests (what still
+    uses a product, plan or provider; an app's credentials) wait for its first listing."""
     ctx = context_of(memo)
-    try:
-        await ctx.view.prime_requests(ctx.settings.namespace_patterns)
-    except KubeError as exc:
-        raise kopf.TemporaryError(f"listing ProvisioningRequests failed: {exc}", delay=5.0) from exc
-    log.info("Listed %d ProvisioningRequests", len(ctx.view.requests))
+    gate = PeeringGate(ctx.kube, getattr(memo, "peering", None))
+    ctx.acting = gate.active.is_set
+    watch = RequestWatch(
+        ctx.kube,
+        ctx.view.requests,
+        ctx.view.listed,
+        partial(request_event, ctx),
+        gate,
+        ctx.settings.namespace_patterns,
+        watch_timeout=int(ctx.settings.watch_server_timeout),
+        backoff=lambda failures: min(ctx.settings.backoff(failures), 30.0),
+    )
+    memo.request_watch = [
+        asyncio.create_task(gate.follow(), name="peering gate"),
+        asyncio.create_task(watch.run(), name="request watch"),
+    ]
 
 
 @kopf.on.cleanup()
@@ -116,6 +130,10 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     ctx = getattr(memo, "ctx", None)
     if ctx is None:
         return
+    tasks = getattr(memo, "request_watch", [])
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
     if ctx.requeue is not None:
         await ctx.requeue.close()
     if isinstance(ctx.emit, EventRecorder):
@@ -123,4 +141,4 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     for state in list(ctx.providers.values()):
         if state.backend is not None:
             await state.backend.aclose()
-    ctx.kube.close()
+    await ctx.kube.aclose()

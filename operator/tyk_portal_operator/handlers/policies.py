@@ -58,6 +58,7 @@ def _register(
     ) -> None:
         """Delete the policy (unless Orphan), waiting while something still uses it."""
         ctx = context_of(memo)
+        await ctx.view.requests_listed()
         referrers = sorted(
             {
                 *policy_referrers(kind, namespace or "", name, kwargs["catalogue_refs"]),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import logging
 from typing import Any
 
@@ -14,7 +13,6 @@ from ..core.conditions import Outcome, Reason, named_list
 from ..kube import KubeError
 from ..metrics import DRIFT_REPAIRS
 from ..models import TykProvider
-from ..services.context import Context
 from ..services.keys import KeyCheckCursor, check_keys
 from ..services.policies import repair_drift, tyk_failure
 from ..services.providers import check_provider, forget_provider, policy_writes_refused
@@ -41,19 +39,6 @@ async def _pause(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), min(_STEP, remaining))
         remaining -= _STEP
-
-
-async def _housekeeping(ctx: Context) -> None:
-    """Operator-wide, at most once per credential check interval (whichever provider loop comes
-    first): requests listed at start-up that no watch has shown since."""
-    now = ctx.clock()
-    if ctx.housekeeping_due is not None and now < ctx.housekeeping_due:
-        return
-    interval = datetime.timedelta(seconds=ctx.settings.credential_check_interval)
-    first = ctx.housekeeping_due is None
-    ctx.housekeeping_due = now + interval
-    if not first:  # kopf's own listing confirms them during the first interval
-        await ctx.view.drop_vanished_requests()
 
 
 def _ours(spec: Any, **_: Any) -> bool:
@@ -112,6 +97,7 @@ async def provider_loop(
                     )
                     if repaired:
                         DRIFT_REPAIRS.labels(kind="policy").inc(repaired)
+                    await ctx.view.requests_listed()
                     missing = await check_keys(
                         state.backend,  # type: ignore[arg-type]
                         [key for key in ctx.view.requests.keys_through(name) if key.issued],
@@ -136,7 +122,6 @@ async def provider_loop(
                     if await ctx.write_status("tykproviders", data, outcome, {"reachable": reachable}):
                         ctx.emit(data, "Warning", str(reason), failure.message)
                     continue
-            await _housekeeping(ctx)
             wait = state.resync_interval if state.ready else ctx.settings.provider_retry_interval
             await _pause(stopped, body, wait, generation, state.wake)
         except KubeError as exc:
@@ -158,6 +143,7 @@ async def provider_deleted(name: str, body: kopf.Body, memo: kopf.Memo, retry: i
     state = ctx.providers.get(name)
     if state is not None:
         state.deleting = True  # nothing new is published to it from now on
+    await ctx.view.requests_listed()
     referrers = provider_referrers(
         name, kwargs["product_bodies"], kwargs["plan_bodies"], ctx.view.requests.keys_through(name)
     )

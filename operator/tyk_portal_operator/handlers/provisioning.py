@@ -22,7 +22,7 @@ from ..services.provisioning import finalize_request, key_left_behind, reconcile
 from ..settings import OperatorSettings
 from ._common import context_of, run_reconcile, to_dict
 
-__all__ = ["reconcile_request_now", "request_key"]
+__all__ = ["reconcile_request_now", "request_event", "request_key"]
 
 _SETTINGS = OperatorSettings.from_env()
 REQUESTS = "provisioningrequests"
@@ -158,6 +158,8 @@ def _forget(ctx: Context, key: RequestKey, uid: str) -> None:
 
 async def reconcile_request_now(ctx: Context, key: RequestKey) -> None:
     """Reconcile a request from its current state in the API (scheduled and triggered runs)."""
+    if not ctx.acting():
+        return  # standing by: the replica that acts has its own schedule
     body = await ctx.kube.get_resource(REQUESTS, key[0], key[1])
     if body is None:
         ctx.view.requests.forget(*key)
@@ -169,17 +171,15 @@ async def reconcile_request_now(ctx: Context, key: RequestKey) -> None:
         await _reconcile(ctx, body)
 
 
-@kopf.on.event(REQUESTS)
-async def request_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """Every watch event of a request. Requests are handled here rather than with kopf's change
-    handlers, so an issuance costs only the calls it needs: no kopf finalizer round-trip, no state
-    kept in annotations, no second pass when the operator's own decision appears in status."""
-    ctx = context_of(memo)
-    key = request_key(body)
+async def request_event(ctx: Context, type: str, data: dict[str, Any]) -> None:
+    """Every watch event of a request, from the operator's request watch (services/request_watch.py).
+    Requests are handled here rather than with kopf's change handlers, so an issuance costs only
+    the calls it needs: no kopf finalizer round-trip, no state kept in annotations, no second pass
+    when the operator's own decision appears in status."""
+    key = request_key(data)
     if type == "DELETED":
-        _forget(ctx, key, str((body.get("metadata") or {}).get("uid", "")))
+        _forget(ctx, key, str((data.get("metadata") or {}).get("uid", "")))
         return
-    data = to_dict(body)
     ctx.view.requests.observe(data)
     if (data.get("metadata") or {}).get("deletionTimestamp"):
         await _finalize(ctx, data)
@@ -225,6 +225,7 @@ _register_feed("plans", "Plan", "plan_seen", "Requests need their plan Ready; it
 
 # ----- ConsumerApp: status counts and names the app's credentials (from the request book) ---------
 async def _app_status(ctx: Context, body: kopf.Body) -> None:
+    await ctx.view.requests_listed()
     data = to_dict(body)
     metadata = data["metadata"]
     entries = ctx.view.requests.credentials_of(str(metadata.get("namespace") or ""), metadata["name"])

@@ -10,19 +10,22 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import ssl
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import httpx
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
 from ..models.base import API_GROUP, API_VERSION
-from .errors import KubeNotFound, KubeUnavailable, from_api_exception
+from .errors import KubeError, KubeGone, KubeNotFound, KubeUnavailable, from_api_exception
 from .permissions import requires
 
-__all__ = ["KubeClient", "load_api_client"]
+__all__ = ["KubeClient", "ListPage", "load_api_client"]
 
 _MERGE_PATCH = "application/merge-patch+json"
 _JSON_PATCH = "application/json-patch+json"
@@ -59,12 +62,34 @@ def _custom_path(plural: str, namespace: str | None, name: str | None = None, su
     return path
 
 
+@dataclass(frozen=True)
+class ListPage:
+    """One page of a list: its items and the resourceVersion a watch continues from."""
+
+    items: list[dict[str, Any]]
+    resource_version: str
+
+
+def _tls_context(configuration: k8s.Configuration) -> ssl.SSLContext:
+    """The TLS settings the official client derived from the kubeconfig (or the Pod's service
+    account), for the streaming connection."""
+    context = ssl.create_default_context(cafile=configuration.ssl_ca_cert or None)
+    if not configuration.verify_ssl:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if configuration.cert_file:
+        context.load_cert_chain(configuration.cert_file, configuration.key_file or None)
+    return context
+
+
 class KubeClient:
     """The Kubernetes calls the operator makes, as async methods returning JSON dicts."""
 
     def __init__(self, api_client: k8s.ApiClient, *, timeout: float = 15.0) -> None:
         self._api = api_client
         self._timeout = timeout
+        # Watches stream for minutes: they use an async connection rather than hold a thread each.
+        self._streams: httpx.AsyncClient | None = None
 
     def _call(self, method: str, path: str, body: Any = None, content_type: str | None = None) -> Any:
         headers = {"Accept": "application/json"}
@@ -173,16 +198,86 @@ class KubeClient:
     @requires(API_GROUP, "*", "list")
     async def list_pages(
         self, plural: str, namespace: str | None = None, page_size: int = 500
-    ) -> AsyncIterator[list[dict[str, Any]]]:
+    ) -> AsyncIterator[ListPage]:
         """List one of our custom resources a page at a time (bounded memory however many exist)."""
         token = ""
         while True:
             query = {"limit": str(page_size), **({"continue": token} if token else {})}
             result = await self._request("GET", f"{_custom_path(plural, namespace)}?{urlencode(query)}")
-            yield list(result.get("items", []))
-            token = (result.get("metadata") or {}).get("continue") or ""
+            metadata = result.get("metadata") or {}
+            yield ListPage(list(result.get("items", [])), str(metadata.get("resourceVersion") or ""))
+            token = metadata.get("continue") or ""
             if not token:
                 return
+
+    @requires(API_GROUP, "*", "watch")
+    async def watch(
+        self, plural: str, namespace: str | None, resource_version: str, timeout_seconds: int
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Watch one of our custom resources from a resourceVersion until the server ends the watch
+        (after `timeout_seconds`). Yields the events (`type`, `object`), bookmarks included.
+
+        Raises:
+            KubeGone: the resourceVersion is too old (list again).
+            KubeUnavailable: the connection failed or broke.
+        """
+        query = {
+            "watch": "true",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(timeout_seconds),
+        }
+        path = f"{_custom_path(plural, namespace)}?{urlencode(query)}"
+        # The official client builds the URL and headers: its auth (tokens refreshed from a file or
+        # an exec plugin) applies to watches too.
+        _, url, headers, _, _ = self._api.param_serialize(
+            method="GET",
+            resource_path=path,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        timeout = httpx.Timeout(self._timeout, read=timeout_seconds + 30.0)
+        try:
+            async with self._stream_client().stream("GET", url, headers=headers, timeout=timeout) as response:
+                if response.status_code >= 400:
+                    failure = ApiException(status=response.status_code, reason=response.reason_phrase)
+                    failure.body = (await response.aread()).decode(errors="replace")
+                    raise from_api_exception(failure, f"WATCH {plural}")
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    if event.get("type") == "ERROR":
+                        status = event.get("object") or {}
+                        message = f"WATCH {plural}: {str(status.get('message') or '')[:200]}"
+                        if status.get("code") == 410:
+                            raise KubeGone(message, status=410)
+                        raise KubeError(message, status=status.get("code"))
+                    yield event
+        except httpx.HTTPError as exc:
+            raise KubeUnavailable(f"WATCH {plural}: {type(exc).__name__}") from exc
+
+    def _stream_client(self) -> httpx.AsyncClient:
+        if self._streams is None:
+            self._streams = httpx.AsyncClient(verify=_tls_context(self._api.configuration))
+        return self._streams
+
+    # ----- kopf peering objects (read to follow kopf's leader election) ---------------------------
+    @requires("kopf.dev", "clusterkopfpeerings", "list")
+    @requires("kopf.dev", "kopfpeerings", "list")
+    async def list_peerings(
+        self, name: str, *, namespaced: bool, namespace: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The ClusterKopfPeering named `name`, or the KopfPeerings of that name (in `namespace`, or
+        in every namespace). Read with a list by name: kopf's peering RBAC grants list, not get."""
+        if namespaced:
+            where = f"/namespaces/{quote(namespace)}" if namespace else ""
+            path = f"/apis/kopf.dev/v1{where}/kopfpeerings"
+        else:
+            path = "/apis/kopf.dev/v1/clusterkopfpeerings"
+        result = await self._request("GET", f"{path}?{urlencode({'fieldSelector': f'metadata.name={name}'})}")
+        items: list[dict[str, Any]] = result.get("items", [])
+        return items
 
     @requires(API_GROUP, "*/status", "patch")
     async def patch_status(
@@ -229,3 +324,10 @@ class KubeClient:
     def close(self) -> None:
         """Release the connection pool."""
         self._api.close()
+
+    async def aclose(self) -> None:
+        """Release the connection pool and the streaming connections."""
+        if self._streams is not None:
+            await self._streams.aclose()
+            self._streams = None
+        self.close()

@@ -5,7 +5,8 @@
     ├── KubeConflict      409 (stale resourceVersion, already exists)
     ├── KubeForbidden     401/403 (RBAC)
     ├── KubeInvalid       422 (schema, CEL)
-    └── KubeUnavailable   connection errors, timeouts, 5xx, 429
+    ├── KubeUnavailable   connection errors, timeouts, 5xx, 429
+    └── KubeGone          410: a watch's resourceVersion is too old (list again)
 
 Only the message Kubernetes gives is kept (capped): request bodies may hold Secret data.
 """
@@ -19,6 +20,7 @@ __all__ = [
     "KubeConflict",
     "KubeError",
     "KubeForbidden",
+    "KubeGone",
     "KubeInvalid",
     "KubeNotFound",
     "KubeUnavailable",
@@ -58,6 +60,10 @@ class KubeUnavailable(KubeError):
     """The API server could not be reached or failed; worth retrying."""
 
 
+class KubeGone(KubeError):
+    """410 Gone: the resourceVersion a watch starts from has been compacted; list again."""
+
+
 def from_api_exception(exc: Any, action: str) -> KubeError:
     """Map an `ApiException` of the official client to a typed error."""
     status = getattr(exc, "status", None)
@@ -82,6 +88,8 @@ def from_api_exception(exc: Any, action: str) -> KubeError:
         cls = KubeForbidden
     elif status == 422:
         cls = KubeInvalid
+    elif status == 410:
+        cls = KubeGone
     else:
         cls = KubeUnavailable
     return cls(text, status=status, causes=causes)

@@ -75,8 +75,9 @@ class Context:
     read_secret_first: set[str] = field(default_factory=set)
     # Requests waiting for a provider (or its Tyk) to be Ready again: reconciled when one becomes Ready.
     waiting_on_tyk: set[tuple[str, str]] = field(default_factory=set)
-    # When the operator-wide housekeeping (gauges, vanished requests) runs next (None: not yet run).
-    housekeeping_due: datetime.datetime | None = None
+    # Whether this replica acts on requests (peering; services/peering.py): scheduled runs skip
+    # while it stands by.
+    acting: Callable[[], bool] = field(default=lambda: True)
     _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

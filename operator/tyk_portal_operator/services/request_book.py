@@ -8,17 +8,15 @@ app's credentials (its status and the metrics).
 It holds a few short fields per request, never whole objects: memory grows by a small constant
 per request, and nothing per request grows with the number of other objects.
 
-Complete from start-up: the operator lists its requests once before kopf starts watching
-(`prime`), so a deletion check or an app's status is never judged on a partly listed cluster.
-kopf's own listing then confirms each record. A request deleted between the two listings never
-gets a DELETED event; it stays unconfirmed until `unconfirmed()` lets the caller check it.
+Fed by the operator's request watch: its listings and watch events. A listing that no longer shows
+a request (deleted while the watch was away) forgets it.
 """
 
 from __future__ import annotations
 
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,7 +164,6 @@ class RequestBook:
         self._records: dict[ObjectKey, RequestRecord] = {}
         self._dependents: dict[Dependency, set[ObjectKey]] = defaultdict(set)
         self._by_provider: dict[str, set[ObjectKey]] = defaultdict(set)
-        self._unconfirmed: set[ObjectKey] = set()
 
     def __len__(self) -> int:
         return len(self._records)
@@ -175,22 +172,12 @@ class RequestBook:
     def observe(self, body: Mapping[str, Any]) -> RequestRecord:
         """Record a request as a watch event shows it."""
         record = request_record(body)
-        self._unconfirmed.discard(record.key)
         self._put(record)
         return record
-
-    def prime(self, bodies: Iterable[Mapping[str, Any]]) -> None:
-        """Record requests listed at start-up (before any watch event)."""
-        for body in bodies:
-            record = request_record(body)
-            if record.key not in self._records:
-                self._put(record)
-                self._unconfirmed.add(record.key)
 
     def forget(self, namespace: str, name: str) -> None:
         """Drop a deleted request."""
         key = (namespace, name)
-        self._unconfirmed.discard(key)
         old = self._records.pop(key, None)
         if old is not None:
             self._unlink(old)
@@ -238,9 +225,9 @@ class RequestBook:
     def records(self) -> Iterable[RequestRecord]:
         return self._records.values()
 
-    def unconfirmed(self) -> list[ObjectKey]:
-        """Requests listed at start-up that no watch event has shown since (possibly deleted between)."""
-        return sorted(self._unconfirmed)
+    def __iter__(self) -> Iterator[ObjectKey]:
+        """The keys of every request in the book."""
+        return iter(self._records)
 
 
 def _discard(index: dict[Any, set[ObjectKey]], at: Any, key: ObjectKey) -> None:

@@ -6,15 +6,15 @@ requests that use them (a spec change, a Ready or policy change, a label change,
 deletion). The view is read-through: an object the watches have not delivered yet (right after
 start-up) is read from the API once, so a request is never judged on an empty cache.
 
-Its request book (services/request_book.py) records, per request, what it refers to, so a change
-re-evaluates exactly the requests it affects.
+Its request book (services/request_book.py), fed by the request watch (services/request_watch.py),
+records per request what it refers to, so a change re-evaluates exactly the requests it affects.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -66,6 +66,7 @@ class ClusterView:
         self._objects: dict[Dependency, Any] = {}
         self._relevance: dict[Dependency, tuple[Any, ...]] = {}
         self.requests = RequestBook()
+        self.listed = asyncio.Event()  # set by the request watch once its first listing is complete
 
     # ----- fed by the watch streams ----------------------------------------------------------------
     def observe(self, kind: str, body: Mapping[str, Any], *, deleted: bool) -> bool:
@@ -109,38 +110,11 @@ class ClusterView:
         key: Dependency = ("Namespace", "", name) if kind == "Namespace" else (kind, namespace, name)
         return self.requests.dependents(key)
 
-    async def prime_requests(self, patterns: Sequence[str]) -> None:
-        """List every request in the operator's namespaces into the request book, a page at a time.
-
-        Called once at start-up, before kopf starts watching: until then nothing is judged on the
-        book. Exact namespace names are listed one by one (a namespaced installation may list only
-        in them); globs are listed cluster-wide and filtered the way kopf matches them.
-        """
-        exact = [p for p in patterns if not any(c in p for c in "*?!,")]
-        scopes: list[str | None] = list(exact) if patterns and len(exact) == len(patterns) else [None]
-        for scope in scopes:
-            async for page in self._kube.list_pages("provisioningrequests", scope):
-                self.requests.prime(
-                    body
-                    for body in page
-                    if scope is not None
-                    or not patterns
-                    or namespace_matches(str((body.get("metadata") or {}).get("namespace", "")), patterns)
-                )
-
-    async def drop_vanished_requests(self) -> int:
-        """Forget requests listed at start-up that no watch event has shown since and that are gone
-        (deleted between that listing and kopf's). Costs nothing once kopf has shown them all.
-
-        Returns:
-            How many were forgotten.
-        """
-        gone = 0
-        for namespace, name in self.requests.unconfirmed():
-            if await self._kube.get_resource("provisioningrequests", namespace, name) is None:
-                self.requests.forget(namespace, name)
-                gone += 1
-        return gone
+    async def requests_listed(self) -> None:
+        """Wait until the request book holds every request (the request watch's first listing since
+        this replica started acting): what still uses a product, plan or provider, and an app's
+        credentials, are never judged on a partly listed cluster."""
+        await self.listed.wait()
 
     # ----- read by reconciles ----------------------------------------------------------------------
     async def namespace_labels(self, name: str) -> dict[str, str]:
@@ -176,26 +150,3 @@ class ClusterView:
     async def plan(self, namespace: str, name: str) -> Plan | None:
         found: Plan | None = await self._get("Plan", namespace, name)
         return found
-
-
-def namespace_matches(name: str, patterns: Sequence[str]) -> bool:
-    """Whether kopf's `--namespace` patterns select this namespace, as kopf matches them.
-
-    Each pattern is comma-separated globs. A leading exclusion (`!glob`) implies a first `*`. The
-    first glob decides the initial match; exclusions then remove the namespace, and later inclusive
-    globs put it back only if the first glob had matched it.
-    """
-    for pattern in patterns:
-        globs = [g.strip() for g in pattern.split(",")]
-        if globs[0].startswith("!"):
-            globs.insert(0, "*")
-        first = fnmatch.fnmatch(name, globs[0])
-        matched = first
-        for glob in globs[1:]:
-            if glob.startswith("!"):
-                matched = matched and not fnmatch.fnmatch(name, glob.lstrip("!"))
-            else:
-                matched = matched or (first and fnmatch.fnmatch(name, glob))
-        if matched:
-            return True
-    return False

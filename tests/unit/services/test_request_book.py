@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from tyk_portal_operator.services.namespaces import exact_namespaces, namespace_matches
 from tyk_portal_operator.services.request_book import RequestBook, request_record
-from tyk_portal_operator.services.view import ClusterView, namespace_matches
 
 ISSUED = [{"type": "Ready", "status": "True", "reason": "CredentialIssued", "lastTransitionTime": "t"}]
 WAITING = [{"type": "Ready", "status": "False", "reason": "AwaitingApproval", "lastTransitionTime": "t"}]
@@ -88,54 +88,6 @@ def test_lookups_follow_every_change_and_forget_deleted_requests() -> None:
     assert book.credentials_of("team-a", "mobile") == [] and len(book) == 1
 
 
-def test_requests_listed_at_start_up_stay_unconfirmed_until_a_watch_event_shows_them() -> None:
-    book = RequestBook()
-    book.observe(_request("seen-first", conditions=ISSUED, provider="tyk"))
-    # The listing never overwrites what a watch event already showed.
-    book.prime([_request("seen-first", conditions=WAITING), _request("r2"), _request("r3")])
-    assert book.get("team-a", "seen-first").issued  # type: ignore[union-attr]
-    assert book.unconfirmed() == [("team-a", "r2"), ("team-a", "r3")]
-    book.observe(_request("r2"))
-    assert book.unconfirmed() == [("team-a", "r3")]
-
-
-class ListingKube:
-    """Serves a listing in pages and single reads of what still exists."""
-
-    def __init__(self, pages: dict[str | None, list[list[dict[str, Any]]]], existing: set[str]) -> None:
-        self.pages = pages
-        self.existing = existing
-        self.listed: list[str | None] = []
-
-    async def list_pages(self, plural: str, namespace: str | None = None, page_size: int = 500) -> Any:
-        self.listed.append(namespace)
-        for page in self.pages.get(namespace, []):
-            yield page
-
-    async def get_resource(self, plural: str, namespace: str | None, name: str) -> Any:
-        return {"metadata": {"name": name}} if name in self.existing else None
-
-
-async def test_priming_lists_exact_namespaces_one_by_one() -> None:
-    kube = ListingKube({"team-a": [[_request("a1")], [_request("a2")]], "team-b": []}, set())
-    view = ClusterView(kube)  # type: ignore[arg-type]
-    await view.prime_requests(["team-a", "team-b"])
-    assert kube.listed == ["team-a", "team-b"]
-    assert view.requests.unconfirmed() == [("team-a", "a1"), ("team-a", "a2")]
-
-
-async def test_priming_with_globs_lists_cluster_wide_and_keeps_only_matching_namespaces() -> None:
-    everything = [[_request("a1"), _request("x1", namespace="other")], [_request("b1", namespace="team-b")]]
-    kube = ListingKube({None: everything}, {"a1"})
-    view = ClusterView(kube)  # type: ignore[arg-type]
-    await view.prime_requests(["team-*"])
-    assert kube.listed == [None]
-    assert view.requests.unconfirmed() == [("team-a", "a1"), ("team-b", "b1")]
-    # b1 was deleted before kopf listed it: the next check forgets it; a1 still exists.
-    assert await view.drop_vanished_requests() == 1
-    assert view.requests.unconfirmed() == [("team-a", "a1")]
-
-
 @pytest.mark.parametrize(
     ("name", "patterns", "expected"),
     [
@@ -154,3 +106,9 @@ def test_namespace_patterns_match_as_kopf_documents_them(
     name: str, patterns: list[str], expected: bool
 ) -> None:
     assert namespace_matches(name, patterns) is expected
+
+
+def test_exact_namespaces_are_listed_by_name_and_globs_cluster_wide() -> None:
+    assert exact_namespaces(["team-a", "team-b"]) == ["team-a", "team-b"]
+    assert exact_namespaces(["team-a", "team-*"]) is None
+    assert exact_namespaces([]) is None
