@@ -51,7 +51,7 @@ class RedactionFilter(logging.Filter):
 
 
 # Handlers that run on every watch event of a kind (feeding the operator's in-memory view).
-_WATCH_FEEDS = ("namespace_seen", "app_seen", "catalogue_seen", "product_seen", "plan_seen", "request_event")
+_WATCH_FEEDS = ("namespace_seen", "app_seen", "catalogue_seen", "product_seen", "plan_seen")
 
 
 class QuietTimersFilter(logging.Filter):

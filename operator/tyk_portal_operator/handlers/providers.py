@@ -11,6 +11,7 @@ import kopf
 
 from ..core.conditions import Outcome, Reason, named_list
 from ..kube import KubeError
+from ..memory import release_free_memory
 from ..metrics import DRIFT_REPAIRS
 from ..models import TykProvider
 from ..services.keys import KeyCheckCursor, check_keys
@@ -107,6 +108,7 @@ async def provider_loop(
                     )
                     if missing:
                         DRIFT_REPAIRS.labels(kind="key").inc(missing)
+                    release_free_memory()  # the key listing, parsed and dropped
                 except TykError as exc:
                     failure = tyk_failure(exc, "listing policies and keys")
                     state.ready = False

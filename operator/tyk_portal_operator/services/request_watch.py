@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from ..kube import KubeClient, KubeError, KubeGone
+from ..memory import release_free_memory
 from .namespaces import exact_namespaces, namespace_matches
 from .peering import PeeringGate
 from .request_book import RequestBook
@@ -180,6 +181,7 @@ class RequestWatch:
                 if resource_version is None:
                     resource_version = await self._list(scope)
                     listed(scope)
+                    release_free_memory()  # the listing's pages, parsed and dropped
                 async for event in self._kube.watch(PLURAL, scope, resource_version, self._watch_timeout):
                     body = event.get("object") or {}
                     resource_version = str(
