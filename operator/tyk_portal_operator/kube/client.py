@@ -237,8 +237,12 @@ class KubeClient:
             auth_settings=["BearerToken"],
         )
         timeout = httpx.Timeout(self._timeout, read=timeout_seconds + 30.0)
+        server_name = getattr(self._api.configuration, "tls_server_name", None)
+        extensions = {"sni_hostname": server_name} if server_name else None  # kubeconfig tls-server-name
         try:
-            async with self._stream_client().stream("GET", url, headers=headers, timeout=timeout) as response:
+            async with self._stream_client().stream(
+                "GET", url, headers=headers, timeout=timeout, extensions=extensions
+            ) as response:
                 if response.status_code >= 400:
                     failure = ApiException(status=response.status_code, reason=response.reason_phrase)
                     failure.body = (await response.aread()).decode(errors="replace")
@@ -259,7 +263,10 @@ class KubeClient:
 
     def _stream_client(self) -> httpx.AsyncClient:
         if self._streams is None:
-            self._streams = httpx.AsyncClient(verify=_tls_context(self._api.configuration))
+            configuration = self._api.configuration
+            self._streams = httpx.AsyncClient(
+                verify=_tls_context(configuration), proxy=configuration.proxy or None, trust_env=False
+            )
         return self._streams
 
     # ----- kopf peering objects (read to follow kopf's leader election) ---------------------------
