@@ -77,6 +77,7 @@ class PeeringGate:
         self._peering = peering
         self._interval = interval
         self._clock = clock
+        self._agreed = 0  # consecutive reads that let this replica act
         self.active = asyncio.Event()
         self.standby = asyncio.Event()
         if peering is None:
@@ -95,7 +96,10 @@ class PeeringGate:
                 # Unknown: keep the last decision, as kopf keeps its state while the API is away.
                 log.warning("Could not read the peering object", extra={"error": str(exc)})
             else:
-                self._set(acting)
+                self._agreed = self._agreed + 1 if acting else 0
+                # Act only on a second read that agrees: by then a replica that acted before has
+                # read the peering too (it reads as often) and stood by.
+                self._set(acting and self._agreed >= 2)
             await asyncio.sleep(self._interval)
 
     async def _may_act(self, peering: Peering) -> bool:
