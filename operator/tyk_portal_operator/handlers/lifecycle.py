@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import ssl
@@ -90,6 +91,10 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     ctx.requeue = Requeue(partial(reconcile_request_now, ctx))
     memo.ctx = ctx
     REQUEST_METRICS.follow(ctx.view.requests.records, ctx.clock)
+    # Everything alive now (the libraries, about 90,000 objects) lives as long as the process: the
+    # cyclic garbage collector need not scan it again (a full collection of it takes about 20 ms,
+    # paused in the middle of whatever the operator was doing).
+    gc.freeze()
     # `tyk-portal-operator run` passes the port in the memo; `kopf run -m ...` can use the environment.
     port = int(getattr(memo, "metrics_port", 0) or os.environ.get("TYK_PORTAL_METRICS_PORT", 0) or 0)
     if port:
