@@ -104,7 +104,9 @@ async def provider_loop(
                         [key for key in ctx.view.requests.keys_through(name) if key.issued],
                         cursors.setdefault(name, KeyCheckCursor()),
                         ctx.settings.key_check_budget,
-                        lambda key: ctx.schedule(key, 0.0),
+                        ctx.schedule,
+                        # Within the first half of the resync: over before the next one starts.
+                        spread=state.resync_interval / 2,
                     )
                     if missing:
                         DRIFT_REPAIRS.labels(kind="key").inc(missing)

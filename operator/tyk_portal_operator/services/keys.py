@@ -92,9 +92,12 @@ async def check_keys(
     issued: list[IssuedKey],
     cursor: KeyCheckCursor,
     budget: int,
-    reconcile: Callable[[tuple[str, str]], None],
+    reconcile: Callable[[tuple[str, str], float], None],
+    spread: float = 0.0,
 ) -> int:
-    """Schedule a reconcile for every request whose key needs repair; returns how many.
+    """Schedule a reconcile (request key, delay in seconds) for every request whose key needs
+    repair, at once; returns how many. The budget's full checks are spread evenly over `spread`
+    seconds (the resync interval), so a resync is not a burst of API calls.
 
     Raises:
         TykError: listing failed.
@@ -107,7 +110,8 @@ async def check_keys(
         log.info(
             "Key missing or changed in Tyk; reconciling", extra={"object": f"{item.namespace}/{item.name}"}
         )
-        reconcile(item.key)
-    for item in cursor.next_batch(issued, budget):
-        reconcile(item.key)
+        reconcile(item.key, 0.0)
+    batch = cursor.next_batch(issued, budget)
+    for index, item in enumerate(batch):
+        reconcile(item.key, spread * index / len(batch))
     return len(repair)

@@ -139,13 +139,18 @@ class ListingBackend:
 async def test_check_keys_repairs_from_the_listing_and_checks_a_budget_in_full() -> None:
     issued = [IssuedKey("a", f"r{i}", f"u{i}", ("p",)) for i in range(4)]
     present = [{"meta_data": {META_REQUEST_UID: f"u{i}"}, "apply_policies": ["p"]} for i in (0, 1, 3)]
-    scheduled: list[tuple[str, str]] = []
+    scheduled: list[tuple[tuple[str, str], float]] = []
+
+    def schedule(key: tuple[str, str], delay: float) -> None:
+        scheduled.append((key, delay))
+
     cursor = KeyCheckCursor()
-    repaired = await check_keys(ListingBackend(present), issued, cursor, 2, scheduled.append)
-    # r2's key is missing: repaired; and two requests are checked in full (their Secrets), in turn.
+    repaired = await check_keys(ListingBackend(present), issued, cursor, 2, schedule, spread=10.0)
+    # r2's key is missing: repaired at once; two requests are checked in full (their Secrets), in
+    # turn, spread over the interval.
     assert repaired == 1
-    assert scheduled == [("a", "r2"), ("a", "r0"), ("a", "r1")]
+    assert scheduled == [(("a", "r2"), 0.0), (("a", "r0"), 0.0), (("a", "r1"), 5.0)]
     scheduled.clear()
     # A Tyk that cannot list keys: only the budget, in turn.
-    assert await check_keys(ListingBackend(None), issued, cursor, 2, scheduled.append) == 0
-    assert scheduled == [("a", "r2"), ("a", "r3")]
+    assert await check_keys(ListingBackend(None), issued, cursor, 2, schedule) == 0
+    assert scheduled == [(("a", "r2"), 0.0), (("a", "r3"), 0.0)]
