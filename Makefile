@@ -40,7 +40,7 @@ demo: $(STAMP)
 ## needs, requests per resync, CPU, memory); no pass/fail. Results: docs/operations.md.
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks.drift --objects 200 --resyncs 5
-	$(PY) -m tests.benchmarks.issuance --requests 1000 --sequential 50
+	$(PY) -m tests.benchmarks.issuance --requests 1000 --sequential 200
 	$(PY) -m tests.benchmarks.startup --counts 1000 5000 10000
 
 clean:

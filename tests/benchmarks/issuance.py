@@ -13,7 +13,7 @@ defaults) does the same work from a `kubectl apply` of a ProvisioningRequest. Pr
 
 Figures, not assertions (docs/operations.md records them with the machine they ran on).
 
-    .venv/bin/python -m tests.benchmarks.issuance --requests 1000 --sequential 50
+    .venv/bin/python -m tests.benchmarks.issuance --requests 1000 --sequential 200
 """
 
 from __future__ import annotations
