@@ -197,6 +197,13 @@ class RequestWatch:
                 log.warning("Watching ProvisioningRequests failed", extra={"scope": where, "error": str(exc)})
                 await asyncio.sleep(self._backoff(failures))
                 failures += 1
+            except Exception:  # a bug must not end the watch for good: list again after a pause
+                log.exception(
+                    "Watching ProvisioningRequests failed", extra={"scope": scope or "all namespaces"}
+                )
+                resource_version = None
+                await asyncio.sleep(self._backoff(failures))
+                failures += 1
 
     async def _list(self, scope: str | None) -> str:
         """List the scope a page at a time into the book and the queue; requests the book holds

@@ -243,3 +243,27 @@ async def test_the_gate_reads_the_cluster_or_each_namespaces_peering_and_follows
     await asyncio.wait_for(gate.active.wait(), 1)
     assert cluster.asked[0] == (False, None)
     task.cancel()
+
+
+async def test_an_unexpected_failure_does_not_end_the_watch_it_lists_again() -> None:
+    class BrokenOnce(FakeKube):
+        broken = True
+
+        async def watch(
+            self, plural: str, namespace: str | None, resource_version: str, timeout_seconds: int
+        ) -> AsyncIterator[dict[str, Any]]:
+            if self.broken:
+                self.broken = False
+                raise ValueError("not JSON")
+            async for event in super().watch(plural, namespace, resource_version, timeout_seconds):
+                yield event
+
+    kube = BrokenOnce([_request("r1")])
+    book, listed, handled = RequestBook(), asyncio.Event(), []
+    watch = _watch(kube, book, listed, handled, PeeringGate(None, None), [])  # type: ignore[arg-type]
+    task = asyncio.create_task(watch.run())
+    await _until(lambda: kube.lists == 2)
+    await kube.events.put({"type": "MODIFIED", "object": _request("r1", generation=2)})
+    await _until(lambda: ("MODIFIED", "r1") in handled)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
