@@ -180,7 +180,7 @@ async def request_event(ctx: Context, type: str, data: dict[str, Any]) -> None:
     if type == "DELETED":
         _forget(ctx, key, str((data.get("metadata") or {}).get("uid", "")))
         return
-    ctx.view.requests.observe(data)
+    # The request book already holds this event: the watch records each one as it arrives.
     if (data.get("metadata") or {}).get("deletionTimestamp"):
         await _finalize(ctx, data)
         return
