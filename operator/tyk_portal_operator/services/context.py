@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,12 @@ class ProviderState:
 
 
 @dataclass
+class _SharedLock:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0  # holding or waiting
+
+
+@dataclass
 class Context:
     """Shared dependencies: settings, the Kubernetes port, known providers, locks, clock."""
 
@@ -78,15 +85,28 @@ class Context:
     # Whether this replica acts on requests (peering; services/peering.py): scheduled runs skip
     # while it stands by.
     acting: Callable[[], bool] = field(default=lambda: True)
-    _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict)
+    _locks: dict[tuple[str, str, str], _SharedLock] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.view is None:
             self.view = ClusterView(self.kube)
 
-    def lock(self, plural: str, namespace: str | None, name: str) -> asyncio.Lock:
-        """The lock serialising work on one object (handlers, timers and drift repair)."""
-        return self._locks.setdefault((plural, namespace or "", name), asyncio.Lock())
+    @contextlib.asynccontextmanager
+    async def lock(self, plural: str, namespace: str | None, name: str) -> AsyncIterator[None]:
+        """Hold the lock serialising work on one object (handlers, timers and drift repair). The
+        lock exists only while someone holds or waits for it: nothing is kept per object between."""
+        key = (plural, namespace or "", name)
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = _SharedLock()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0 and self._locks.get(key) is entry:
+                del self._locks[key]
 
     def schedule(self, key: tuple[str, str], delay: float) -> None:
         """Reconcile a request again in `delay` seconds (unless it is scheduled sooner)."""

@@ -267,3 +267,20 @@ async def test_an_unexpected_failure_does_not_end_the_watch_it_lists_again() -> 
     await _until(lambda: ("MODIFIED", "r1") in handled)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_an_objects_lock_serialises_work_and_is_gone_once_nobody_holds_it() -> None:
+    from tyk_portal_operator.services.context import Context
+
+    ctx = Context(settings=None, kube=None, backend_factory=None)  # type: ignore[arg-type]
+    order: list[str] = []
+
+    async def work(label: str, hold: float) -> None:
+        async with ctx.lock("provisioningrequests", "team-a", "r1"):
+            order.append(f"{label} in")
+            await asyncio.sleep(hold)
+            order.append(f"{label} out")
+
+    await asyncio.gather(work("first", 0.02), work("second", 0))
+    assert order == ["first in", "first out", "second in", "second out"]
+    assert ctx._locks == {}
