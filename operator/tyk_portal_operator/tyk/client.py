@@ -15,6 +15,7 @@ by the emulator in ``tests/emulators/tyk`` and covered by ``tests/unit/tyk``):
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tyk_portal_operator.tyk._base import TykClientBase
@@ -32,6 +33,18 @@ _ALL = {"p": -1}
 _OAUTH_CLIENTS = "/api/apis/oauth/{api}"
 _OAUTH_CLIENT = "/api/apis/oauth/{api}/{id}"
 _KEYS_DETAILED = "/api/keys/detailed"
+# What the operator reads of a listed key's session (request uid in meta_data, its policies).
+_LISTED_SESSION_FIELDS = ("meta_data", "apply_policies")
+
+
+def _listed_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Parse hook for a key listing: a session keeps only what the operator reads of it, as soon as
+    it is parsed. A listing of 10,000 keys is about 10 MB of JSON; their full sessions (access
+    rights per API) were about 40 MB of objects held at once on every resync."""
+    parsed = dict(pairs)
+    if any(field in parsed for field in _LISTED_SESSION_FIELDS):
+        return {field: parsed[field] for field in _LISTED_SESSION_FIELDS if field in parsed}
+    return parsed
 
 
 class DashboardClient(DashboardCertificates, TykClientBase):
@@ -197,7 +210,8 @@ class DashboardClient(DashboardCertificates, TykClientBase):
     # --- keys -----------------------------------------------------------------------------
 
     async def list_key_sessions(self) -> list[dict[str, Any]] | None:
-        """Every key's session in one request (``GET /api/keys/detailed?p=-1``); ids are dropped.
+        """Every key's session in one request (``GET /api/keys/detailed?p=-1``); ids are dropped, and
+        of each session only ``meta_data`` and ``apply_policies`` are kept.
 
         Returns:
             The sessions, or ``None`` when the Dashboard refuses to list keys (404 "Could not retrieve
@@ -218,7 +232,13 @@ class DashboardClient(DashboardCertificates, TykClientBase):
         )
         if response.status_code == 404:
             return None
-        keys = json_object(response, endpoint).get("keys") or []
+        try:
+            body = json.loads(response.content, object_pairs_hook=_listed_object)
+        except ValueError:
+            raise TykUnexpectedResponse(endpoint, "response body is not JSON", response.status_code) from None
+        if not isinstance(body, dict):
+            raise TykUnexpectedResponse(endpoint, "expected a JSON object", response.status_code)
+        keys = body.get("keys") or []
         if not isinstance(keys, list):
             raise TykUnexpectedResponse(endpoint, "'keys' is not a list", response.status_code)
         return [item for item in keys if isinstance(item, dict) and isinstance(item.get("data"), dict)]

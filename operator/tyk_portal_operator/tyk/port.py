@@ -63,7 +63,8 @@ class TykBackend(Protocol):
         ...
 
     async def list_key_sessions(self) -> list[dict[str, Any]] | None:
-        """Every key's session (never its id), or None when this Tyk cannot list keys in bulk."""
+        """Every key's session (never its id; at least its ``meta_data`` and ``apply_policies``), or
+        None when this Tyk cannot list keys in bulk."""
         ...
 
     async def find_keys(self, meta_key: str, value: str) -> list[FoundKey] | None:

@@ -525,3 +525,20 @@ async def test_find_keys_with_hashing_returns_hashes_only(make_client: Factory) 
 async def test_find_keys_is_none_where_the_dashboard_cannot_list(make_client: Factory) -> None:
     script = Script(dashboard_error(404, "Could not retrieve keys."))
     assert await make_client(script).find_keys("apiportal.dev/request-uid", "uid-1") is None
+
+
+async def test_a_key_listing_keeps_of_each_session_only_its_metadata_and_policies(
+    make_client: Factory,
+) -> None:
+    session = {
+        "meta_data": {"apiportal.dev/request-uid": "uid-1"},
+        "apply_policies": ["p1"],
+        "access_rights": {
+            "orders-api": {"api_id": "orders-api", "versions": ["Default"], "limit": {"rate": 5}}
+        },
+        "rate": 5,
+    }
+    script = Script(ok_json({"keys": [{"key_id": "k1", "key_hash": "h1", "data": session}], "pages": 1}))
+    assert await make_client(script).list_key_sessions() == [
+        {"meta_data": {"apiportal.dev/request-uid": "uid-1"}, "apply_policies": ["p1"]}
+    ]
