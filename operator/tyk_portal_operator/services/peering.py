@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.credentials import parse_time
 from ..kube import KubeClient, KubeError
 from .namespaces import exact_namespaces, namespace_matches
 
@@ -35,14 +36,6 @@ class Peering:
     namespaces: Sequence[str] = ()
 
 
-def _parse_time(text: Any) -> datetime.datetime | None:
-    try:
-        moment = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
-
-
 def may_act(status: Mapping[str, Any], peering: Peering, now: datetime.datetime) -> bool:
     """Whether a peering object's status lets this replica act (pure): kopf has registered it there,
     and no other live peer has a priority at least its own. A peer entry is `{priority, lastseen,
@@ -52,7 +45,7 @@ def may_act(status: Mapping[str, Any], peering: Peering, now: datetime.datetime)
     for identity, peer in status.items():
         if identity == peering.identity or not isinstance(peer, Mapping):
             continue
-        seen = _parse_time(peer.get("lastseen"))
+        seen = parse_time(str(peer.get("lastseen") or ""))
         lifetime = datetime.timedelta(seconds=int(peer.get("lifetime") or 60))
         if seen is not None and seen + lifetime <= now:
             continue  # dead: kopf ignores it too
