@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..core.approval import is_ready
+from ..core.credentials import parse_time
 from ..core.visibility import TEAM_LABEL, auto_approve_rule, catalogue_visible_to, ref_key
 from ..models import APIProduct, Catalogue, Plan, ProvisioningRequest
 
@@ -206,15 +207,6 @@ def _ready_condition(request: ProvisioningRequest) -> tuple[str, str, str] | Non
     return None
 
 
-def _parse_time(text: str | None) -> datetime.datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def request_state(request: ProvisioningRequest, now: datetime.datetime) -> RequestState:
     """A request's state for the portal's pages.
 
@@ -234,7 +226,7 @@ def request_state(request: ProvisioningRequest, now: datetime.datetime) -> Reque
     if approval.decision == "Denied":
         return RequestState("denied", f"by {approval.by or 'an approver'}: {approval.reason or ''}", "bad")
     if condition is not None and condition[0] == "True":
-        expires = _parse_time(request.status.expires_at)
+        expires = parse_time(request.status.expires_at)
         if expires is not None and expires - now <= EXPIRING_WITHIN:
             return RequestState("expiring", f"the key expires at {request.status.expires_at}", "wait")
         return RequestState("issued", f"approved by {approval.by or 'an approver'}", "ok")
