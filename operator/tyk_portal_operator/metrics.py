@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol
 
 from prometheus_client import REGISTRY, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from .core.credentials import parse_time
+from .services.request_book import RequestRecord
 
 __all__ = [
     "DRIFT_REPAIRS",
@@ -47,25 +47,6 @@ TYK_OUTCOMES = Counter(
 )
 
 
-class RequestFacts(Protocol):
-    """What the request metrics read of a request (the request book's records)."""
-
-    @property
-    def namespace(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def catalogue(self) -> str: ...
-    @property
-    def plan_ref(self) -> str: ...
-    @property
-    def reason(self) -> str | None: ...
-    @property
-    def ready_status(self) -> str: ...
-    @property
-    def expires_at(self) -> str | None: ...
-
-
 _READY_STATUSES = ("True", "False", "Unknown")
 
 
@@ -76,11 +57,11 @@ class RequestMetrics(Collector):
     number of requests (docs/operations.md "Metrics")."""
 
     def __init__(self) -> None:
-        self._source: Callable[[], Iterable[RequestFacts]] = tuple
+        self._source: Callable[[], Iterable[RequestRecord]] = tuple
         self._clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC)
 
     def follow(
-        self, source: Callable[[], Iterable[RequestFacts]], clock: Callable[[], datetime.datetime]
+        self, source: Callable[[], Iterable[RequestRecord]], clock: Callable[[], datetime.datetime]
     ) -> None:
         """Read requests from `source` from now on (the operator's request book)."""
         self._source, self._clock = source, clock
@@ -91,7 +72,7 @@ class RequestMetrics(Collector):
     def collect(self) -> Iterable[Metric]:
         return list(self._families(self._snapshot(), self._clock()))
 
-    def _snapshot(self) -> list[RequestFacts]:
+    def _snapshot(self) -> list[RequestRecord]:
         # Scrapes run in the metrics server's thread while the event loop changes the book: a copy
         # taken in one C-level step, retried in the rare case the book changed size meanwhile.
         for _ in range(5):
@@ -103,7 +84,7 @@ class RequestMetrics(Collector):
 
     @staticmethod
     def _families(
-        records: Iterable[RequestFacts] = (), now: datetime.datetime | None = None
+        records: Iterable[RequestRecord] = (), now: datetime.datetime | None = None
     ) -> Iterator[Metric]:
         pending = GaugeMetricFamily(
             "tyk_portal_pending_approvals", "ProvisioningRequests awaiting a decision"
