@@ -215,7 +215,10 @@ class RequestWatch:
             for body in page.items:
                 if await self._deliver("ADDED", body, scope):
                     seen.add(_key(body))
-        for key in list(self._book):
+        # A namespace's requests from the book's own index: one scope per namespace must not
+        # walk every request of the others.
+        held = list(self._book) if scope is None else self._book.dependents(("Namespace", "", scope))
+        for key in held:
             if key not in seen and self._serves(key[0], scope):
                 record = self._book.get(*key)
                 uid = record.uid if record is not None else ""

@@ -284,3 +284,18 @@ async def test_an_objects_lock_serialises_work_and_is_gone_once_nobody_holds_it(
     await asyncio.gather(work("first", 0.02), work("second", 0))
     assert order == ["first in", "first out", "second in", "second out"]
     assert ctx._locks == {}
+
+
+async def test_a_namespace_watched_by_name_finds_its_own_deletions_missed_and_no_others() -> None:
+    kube = FakeKube([_request("r1"), _request("r2")])
+    book, listed, handled = RequestBook(), asyncio.Event(), []
+    book.observe(_request("elsewhere", namespace="team-b"))  # served by another scope
+    watch = _watch(kube, book, listed, handled, PeeringGate(None, None), ["team-a"])  # type: ignore[arg-type]
+    task = asyncio.create_task(watch.run())
+    await asyncio.wait_for(listed.wait(), 2)
+    kube.items = [_request("r1")]
+    await kube.events.put(None)  # 410: list again
+    await _until(lambda: ("DELETED", "r2") in handled)
+    assert sorted(book) == [("team-a", "r1"), ("team-b", "elsewhere")]
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
