@@ -103,6 +103,25 @@ def _call(url: str, ca_pem: str, cert_pem: str, key_pem: str, path: str, folder:
         return "handshake refused"
 
 
+def _caller(url: str, ca_pem: str, workdir: Path) -> Callable[..., int | str]:
+    """A workload with the Secret's gateway URL and CA: `call(pair, path)` presents a certificate
+    and key pair (each pair's files in their own folder)."""
+
+    def call(pair: tuple[str, str], path: str = "/secure/data") -> int | str:
+        folder = workdir / hashlib.sha256(pair[0].encode()).hexdigest()[:12]
+        return _call(url, ca_pem, pair[0], pair[1], path, folder)
+
+    return call
+
+
+def _mount(data: dict[str, str], folder: Path) -> Path:
+    """The Secret's keys as files, as a Pod mounts them."""
+    folder.mkdir()
+    for name, value in data.items():
+        (folder / name).write_text(value)
+    return folder
+
+
 def _certificate_ids(tyk: TykEmulator) -> list[str]:
     return list(httpx.get(f"{tyk.url}/api/certs?p=-1", headers=AUTH).json()["certs"] or [])
 
@@ -169,15 +188,10 @@ def test_a_workload_uses_its_certificate_through_rotation_suspension_and_deletio
     url, ca, first = data["gateway-url"], data["ca.crt"], (data["tls.crt"], data["tls.key"])
     assert "PRIVATE KEY" not in str(httpx.get(f"{tyk.url}/api/certs?mode=detailed", headers=AUTH).json())
 
-    def call(pair: tuple[str, str], path: str = "/secure/data") -> int | str:
-        folder = tmp_path / hashlib.sha256(pair[0].encode()).hexdigest()[:12]
-        return _call(url, ca, pair[0], pair[1], path, folder)
+    call = _caller(url, ca, tmp_path)
 
     # examples/mtls_client.py (docs/consumers.md) with the Secret mounted as files, as a Pod has it.
-    mounted = tmp_path / "mounted"
-    mounted.mkdir()
-    for name, value in data.items():
-        (mounted / name).write_text(value)
+    mounted = _mount(data, tmp_path / "mounted")
     example = [sys.executable, str(REPO / "examples" / "mtls_client.py"), str(mounted)]
     ran = subprocess.run([*example, "/secure/data"], capture_output=True, text=True, timeout=30)
     assert (ran.returncode, ran.stdout.splitlines()[0]) == (0, "200"), ran.stderr
@@ -352,15 +366,10 @@ def test_a_consumer_certificate_is_registered_without_its_key_and_followed_throu
 
     url, ca = data["gateway-url"], data["ca.crt"]
 
-    def call(pair: tuple[str, str], path: str = "/secure/data") -> int | str:
-        folder = tmp_path / hashlib.sha256(pair[0].encode()).hexdigest()[:12]
-        return _call(url, ca, pair[0], pair[1], path, folder)
+    call = _caller(url, ca, tmp_path)
 
     # The example, with the credential Secret and the consumer's key mounted.
-    mounted = tmp_path / "mounted"
-    mounted.mkdir()
-    for name, value in data.items():
-        (mounted / name).write_text(value)
+    mounted = _mount(data, tmp_path / "mounted")
     (tmp_path / "own.key").write_text(first[1])
     ran = subprocess.run(
         [
