@@ -146,14 +146,14 @@ async def _finalize(ctx: Context, data: dict[str, Any]) -> None:
 
 
 def _forget(ctx: Context, key: RequestKey, uid: str) -> None:
+    """Drop what is kept for a deleted request (the watch has taken it out of the book; its lock
+    goes by itself once released)."""
     ctx.unschedule(key)
-    ctx.view.requests.forget(*key)
     ctx.attempts.pop(key, None)
     ctx.settled.pop(key, None)
     ctx.waiting_on_tyk.discard(key)
     ctx.decisions.pop(uid, None)
     ctx.read_secret_first.discard(uid)
-    ctx.forget_object(REQUESTS, *key)
 
 
 async def reconcile_request_now(ctx: Context, key: RequestKey) -> None:

@@ -118,10 +118,6 @@ class Context:
         if self.requeue is not None:
             self.requeue.cancel(key)
 
-    def forget_object(self, plural: str, namespace: str | None, name: str) -> None:
-        """Drop per-object state of a deleted object."""
-        self._locks.pop((plural, namespace or "", name), None)
-
     def tyk_failed(self, provider: str, unavailable: bool, message: str) -> None:
         """A call through a provider failed: when Tyk is unavailable, the provider stops being Ready
         now (not at its next check) and its loop re-checks at once."""
