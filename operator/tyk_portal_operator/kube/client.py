@@ -82,6 +82,13 @@ def _tls_context(configuration: k8s.Configuration) -> ssl.SSLContext:
     return context
 
 
+def _failed(status: int, reason: str, body: Any, action: str) -> KubeError:
+    """The typed error for an answer with an error status."""
+    failure = ApiException(status=status, reason=reason)
+    failure.body = body
+    return from_api_exception(failure, action)
+
+
 class KubeClient:
     """The Kubernetes calls the operator makes, as async methods returning JSON dicts."""
 
@@ -91,18 +98,26 @@ class KubeClient:
         # Watches stream for minutes: they use an async connection rather than hold a thread each.
         self._streams: httpx.AsyncClient | None = None
 
+    def _prepare(
+        self, method: str, path: str, headers: dict[str, str], body: Any = None
+    ) -> tuple[str, dict[str, str], Any]:
+        """URL, headers and serialised body as the official client builds them: its auth (tokens
+        refreshed from a file or an exec plugin) applies to every call, watches included."""
+        _, url, header_params, serialized, _ = self._api.param_serialize(
+            method=method,
+            resource_path=path,
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        return url, header_params, serialized
+
     def _call(self, method: str, path: str, body: Any = None, content_type: str | None = None) -> Any:
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type or "application/json"
         try:
-            _, url, header_params, serialized, _ = self._api.param_serialize(
-                method=method,
-                resource_path=path,
-                header_params=headers,
-                body=body,
-                auth_settings=["BearerToken"],
-            )
+            url, header_params, serialized = self._prepare(method, path, headers, body)
             response = self._api.call_api(
                 method, url, header_params=header_params, body=serialized, _request_timeout=self._timeout
             )
@@ -112,9 +127,7 @@ class KubeClient:
         except Exception as exc:  # urllib3 connection errors, timeouts
             raise KubeUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
         if response.status >= 400:
-            failure = ApiException(status=response.status, reason=response.reason)
-            failure.body = response.data
-            raise from_api_exception(failure, f"{method} {path}")
+            raise _failed(response.status, response.reason, response.data, f"{method} {path}")
         return json.loads(response.data) if response.data else None
 
     async def _request(
@@ -228,14 +241,7 @@ class KubeClient:
             "timeoutSeconds": str(timeout_seconds),
         }
         path = f"{_custom_path(plural, namespace)}?{urlencode(query)}"
-        # The official client builds the URL and headers: its auth (tokens refreshed from a file or
-        # an exec plugin) applies to watches too.
-        _, url, headers, _, _ = self._api.param_serialize(
-            method="GET",
-            resource_path=path,
-            header_params={"Accept": "application/json"},
-            auth_settings=["BearerToken"],
-        )
+        url, headers, _ = self._prepare("GET", path, {"Accept": "application/json"})
         timeout = httpx.Timeout(self._timeout, read=timeout_seconds + 30.0)
         server_name = getattr(self._api.configuration, "tls_server_name", None)
         extensions = {"sni_hostname": server_name} if server_name else None  # kubeconfig tls-server-name
@@ -244,9 +250,8 @@ class KubeClient:
                 "GET", url, headers=headers, timeout=timeout, extensions=extensions
             ) as response:
                 if response.status_code >= 400:
-                    failure = ApiException(status=response.status_code, reason=response.reason_phrase)
-                    failure.body = (await response.aread()).decode(errors="replace")
-                    raise from_api_exception(failure, f"WATCH {plural}")
+                    body = (await response.aread()).decode(errors="replace")
+                    raise _failed(response.status_code, response.reason_phrase, body, f"WATCH {plural}")
                 async for line in response.aiter_lines():
                     if not line.strip():
                         continue
